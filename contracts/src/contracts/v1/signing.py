@@ -1,0 +1,31 @@
+"""Signing events: sealed and archived documents, sealing failures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from contracts.v1.base import Event
+
+
+class InvoiceSealed(Event):
+    """The invoice was rendered as PDF/A-3 (Factur-X), sealed (PAdES) and archived."""
+
+    invoice_id: str = Field(description="Factora invoice id.")
+    archive_id: str = Field(description="Id of the archive entry holding the sealed PDF.")
+    seller_company_id: str = Field(description="Seller company id.")
+    buyer_company_id: str = Field(description="Buyer company id.")
+    sha256: str = Field(description="SHA-256 (hex) of the sealed PDF.")
+    size_bytes: int = Field(description="Size of the sealed PDF in bytes.")
+    sealed_at: datetime = Field(description="Signing time.")
+    signature_level: str = Field(description="PAdES level reached: B-B or B-T.")
+    document_ref: str = Field(description="Path of the document on the signing API, e.g. /archive/documents/{archive_id}.")
+
+
+class SealingFailed(Event):
+    """The invoice could not be rendered or sealed."""
+
+    invoice_id: str = Field(description="Factora invoice id.")
+    reason: str = Field(description="What went wrong, for operators.")
+    retryable: bool = Field(description="Whether re-issuing the same invoice may succeed.")

@@ -1,0 +1,1 @@
+"""Factora identity service."""

@@ -1,0 +1,1 @@
+"""Factora notifications service."""

@@ -1,0 +1,1 @@
+"""Factora support service."""
