@@ -74,9 +74,7 @@ class Envelope(BaseModel):
         return headers
 
     @classmethod
-    def from_headers(
-        cls, headers: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]]
-    ) -> Envelope:
+    def from_headers(cls, headers: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]]) -> Envelope:
         """Parse Kafka headers; raise EnvelopeError naming the missing or bad header."""
         items = headers.items() if isinstance(headers, Mapping) else headers
         h = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in items}
@@ -84,9 +82,7 @@ class Envelope(BaseModel):
         if missing:
             raise EnvelopeError(f"missing CloudEvents header(s): {', '.join(missing)}")
         if h["ce_specversion"] != SPEC_VERSION:
-            raise EnvelopeError(
-                f"ce_specversion must be {SPEC_VERSION}, got {h['ce_specversion']!r}"
-            )
+            raise EnvelopeError(f"ce_specversion must be {SPEC_VERSION}, got {h['ce_specversion']!r}")
         try:
             time = datetime.fromisoformat(h["ce_time"])
         except ValueError as exc:

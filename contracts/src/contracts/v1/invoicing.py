@@ -142,8 +142,6 @@ class InvoiceStatusChanged(Event):
     number: str = Field(description="Invoice number.")
     seller_company_id: str = Field(description="Seller company id.")
     buyer_company_id: str = Field(description="Buyer company id.")
-    status: Literal["issued", "sealed", "delivered", "sealing_failed", "withdrawn"] = Field(
-        description="New status."
-    )
+    status: Literal["issued", "sealed", "delivered", "sealing_failed", "withdrawn"] = Field(description="New status.")
     partner_id: str | None = Field(default=None, description="Partner that submitted it, if any.")
     external_id: str | None = Field(default=None, description="The partner's reference, if any.")

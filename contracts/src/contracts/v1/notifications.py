@@ -22,9 +22,7 @@ class SendRequested(Event):
     locale: Literal["fr", "en"] = Field(default="fr", description="Language of the message.")
     template: str = Field(description="Template id, e.g. invoice-delivered.")
     params: dict[str, Any] = Field(default_factory=dict, description="Values the template needs.")
-    document_ref: str | None = Field(
-        default=None, description="Signing archive path of a document to link or attach."
-    )
+    document_ref: str | None = Field(default=None, description="Signing archive path of a document to link or attach.")
     tenant: str | None = Field(default=None, description="Company the message is sent for.")
 
 

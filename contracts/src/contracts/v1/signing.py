@@ -20,7 +20,9 @@ class InvoiceSealed(Event):
     size_bytes: int = Field(description="Size of the sealed PDF in bytes.")
     sealed_at: datetime = Field(description="Signing time.")
     signature_level: str = Field(description="PAdES level reached: B-B or B-T.")
-    document_ref: str = Field(description="Path of the document on the signing API, e.g. /archive/documents/{archive_id}.")
+    document_ref: str = Field(
+        description="Path of the document on the signing API, e.g. /archive/documents/{archive_id}."
+    )
 
 
 class SealingFailed(Event):

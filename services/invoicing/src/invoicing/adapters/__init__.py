@@ -1,0 +1,1 @@
+"""Adapters of the invoicing service: tables and repository."""

@@ -1,0 +1,43 @@
+"""Signing tables: the archive of sealed documents and the head of its hash chain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from servicekit.messaging_tables import utcnow
+from sqlmodel import Column, Field, SQLModel
+
+GENESIS_HASH = "0" * 64
+
+
+class ArchivedDocument(SQLModel, table=True):
+    """One sealed invoice: the PDF/A-3 as sealed, its XML, and its link in the hash chain."""
+
+    __tablename__ = "archived_document"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    invoice_id: str = Field(unique=True)
+    invoice_number: str
+    seller_company_id: str = Field(index=True)
+    buyer_company_id: str = Field(index=True)
+    seller_country: str
+    pdf: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+    xml: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+    sha256: str
+    previous_chain_hash: str
+    chain_hash: str
+    sequence: int = Field(unique=True)
+    signature_level: str
+    sealed_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class ArchiveChainHead(SQLModel, table=True):
+    """The last link of the chain; locked while appending so links never fork."""
+
+    __tablename__ = "archive_chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    sequence: int = 0
+    chain_hash: str = GENESIS_HASH

@@ -1,0 +1,101 @@
+"""Signing use case: seal an issued invoice and archive it, exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from contracts.envelope import Envelope
+from contracts.v1 import InvoiceDocument, InvoiceIssued, InvoiceSealed, SealingFailed
+from servicekit.outbox import add_to_outbox
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts import catalogue
+from signing.adapters import archive
+from signing.adapters.tables import ArchivedDocument
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SealedInvoice:
+    """What sealing produced: the signed PDF/A-3, the embedded XML and the PAdES level."""
+
+    pdf: bytes
+    xml: bytes
+    level: str
+
+
+class InvoiceSealer(Protocol):
+    """Renders an invoice as Factur-X PDF/A-3 and seals it."""
+
+    async def seal_invoice(self, document: InvoiceDocument, locale: str) -> SealedInvoice: ...
+
+
+class DocumentRejected(Exception):
+    """The invoice content cannot be rendered (a data problem, not an outage)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the use case needs besides the session."""
+
+    source: str
+    sealer: InvoiceSealer
+
+
+async def seal_issued_invoice(ctx: Context, event: InvoiceIssued, envelope: Envelope, session: AsyncSession) -> None:
+    """Render, seal and archive the invoice; publish the result through the outbox."""
+    document = event.invoice
+    if await archive.find_by_invoice(session, document.invoice_id):
+        log.info("invoice %s already archived; nothing to do", document.invoice_id)
+        return
+    try:
+        sealed = await ctx.sealer.seal_invoice(document, document.buyer.locale)
+    except DocumentRejected as exc:
+        add_to_outbox(
+            session,
+            catalogue.SEALING_FAILED,
+            SealingFailed(invoice_id=document.invoice_id, reason=str(exc), retryable=False),
+            source=ctx.source,
+            key=document.invoice_id,
+            tenant=document.seller.company_id,
+        )
+        return
+    entry = await archive.append(
+        session,
+        ArchivedDocument(
+            invoice_id=document.invoice_id,
+            invoice_number=document.number,
+            seller_company_id=document.seller.company_id,
+            buyer_company_id=document.buyer.company_id,
+            seller_country=document.seller.address.country,
+            pdf=sealed.pdf,
+            xml=sealed.xml,
+            sha256=hashlib.sha256(sealed.pdf).hexdigest(),
+            previous_chain_hash="",
+            chain_hash="",
+            sequence=0,
+            signature_level=sealed.level,
+        ),
+    )
+    add_to_outbox(
+        session,
+        catalogue.INVOICE_SEALED,
+        InvoiceSealed(
+            invoice_id=document.invoice_id,
+            archive_id=str(entry.id),
+            seller_company_id=entry.seller_company_id,
+            buyer_company_id=entry.buyer_company_id,
+            sha256=entry.sha256,
+            size_bytes=len(entry.pdf),
+            sealed_at=entry.sealed_at,
+            signature_level=entry.signature_level,
+            document_ref=f"/archive/documents/{entry.id}",
+        ),
+        source=ctx.source,
+        key=document.invoice_id,
+        tenant=document.seller.company_id,
+    )
