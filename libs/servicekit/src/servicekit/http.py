@@ -32,15 +32,16 @@ def create_http_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
         for hook in on_startup:
             await hook()
-        await runtime.start()
         try:
             yield
         finally:
-            await runtime.stop()
+            # Service workers stop first so what they write still reaches the relay's last flush.
             for hook in on_shutdown:
                 await hook()
+            await runtime.stop()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime

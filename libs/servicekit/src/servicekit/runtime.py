@@ -73,6 +73,11 @@ class ServiceRuntime:
             on_invalid=on_invalid,
         )
 
+    def declare_publications(self, *specs: TopicSpec) -> None:
+        """Document the topics this service writes (through the outbox) in its AsyncAPI."""
+        for spec in specs:
+            self.broker.publisher(spec.name, schema=spec.schema, title=spec.name, description=spec.description)
+
     async def start(self) -> None:
         """Producer first (the relay and dead letters need it), then relay, then consumers."""
         await self.producer.start()

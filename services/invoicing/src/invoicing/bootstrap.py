@@ -25,6 +25,12 @@ def build_runtime(settings: Settings) -> ServiceRuntime:
     )
     runtime.subscribe(catalogue.INVOICE_SEALED, partial(handlers.mark_delivered, ctx))
     runtime.subscribe(catalogue.SEALING_FAILED, partial(handlers.mark_sealing_failed, ctx))
+    runtime.declare_publications(
+        catalogue.INVOICE_ISSUED,
+        catalogue.INVOICE_STATUS_CHANGED,
+        catalogue.PARTNER_INVOICE_REJECTED,
+        catalogue.SEND_REQUESTED,
+    )
     return runtime
 
 

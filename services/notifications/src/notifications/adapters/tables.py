@@ -1,0 +1,36 @@
+"""The delivery ledger: one row per logical message, channel and recipient."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from servicekit.messaging_tables import utcnow
+from sqlmodel import Column, Field, SQLModel
+
+
+class Delivery(SQLModel, table=True):
+    """One message to deliver: pending -> sending -> sent | failed | unknown."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (sa.UniqueConstraint("idempotency_key", "channel", "recipient", name="uq_delivery_logical"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    idempotency_key: str
+    channel: str
+    recipient: str
+    locale: str
+    template: str
+    params: dict[str, Any] = Field(sa_column=Column(sa.JSON, nullable=False))
+    document_ref: str | None = None
+    tenant: str | None = None
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
