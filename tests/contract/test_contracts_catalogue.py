@@ -3,6 +3,7 @@
 import re
 
 import pytest
+
 from contracts.catalogue import TOPICS, all_topic_names, topic
 
 pytestmark = pytest.mark.unit

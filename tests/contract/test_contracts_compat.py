@@ -3,8 +3,9 @@
 from typing import Literal
 
 import pytest
-from contracts.compat import breaking_changes
 from pydantic import BaseModel
+
+from contracts.compat import breaking_changes
 
 pytestmark = pytest.mark.unit
 

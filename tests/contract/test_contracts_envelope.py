@@ -1,6 +1,7 @@
 """The CloudEvents envelope round-trips through Kafka headers and rejects incomplete ones."""
 
 import pytest
+
 from contracts.envelope import Envelope, EnvelopeError
 
 pytestmark = pytest.mark.unit

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from contracts.compat import breaking_changes
 from contracts.snapshots import SNAPSHOT_DIR, current_schemas, render
 

@@ -13,9 +13,6 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-from contracts.envelope import Envelope
-from contracts.examples import SAMPLE_BUYER_ID, partner_key, sample_partner_invoice
-from factora_testing.kafka_io import publish_event, publish_raw, wait_for_record
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
@@ -23,6 +20,9 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from contracts import catalogue
+from contracts.envelope import Envelope
+from contracts.examples import SAMPLE_BUYER_ID, partner_key, sample_partner_invoice
+from factora_testing.kafka_io import publish_event, publish_raw, wait_for_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -9,9 +9,10 @@ import uuid
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pydantic import BaseModel
+
 from contracts.catalogue import TopicSpec
 from contracts.envelope import Envelope
-from pydantic import BaseModel
 
 
 async def publish_raw(bootstrap: str, topic: str, value: bytes, key: str, headers: dict[str, str]) -> None:

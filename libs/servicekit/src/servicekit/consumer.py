@@ -15,8 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from contracts.catalogue import TopicSpec
-from contracts.envelope import Envelope, EnvelopeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
@@ -24,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contracts.catalogue import TopicSpec
+from contracts.envelope import Envelope, EnvelopeError
 from servicekit.db import SessionFactory
 from servicekit.errors import PermanentError
 from servicekit.inbox import claim_message

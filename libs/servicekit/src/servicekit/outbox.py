@@ -7,13 +7,13 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from contracts.catalogue import TopicSpec
-from contracts.envelope import Envelope
 from opentelemetry import propagate
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contracts.catalogue import TopicSpec
+from contracts.envelope import Envelope
 from servicekit.db import SessionFactory
 from servicekit.messaging_tables import OutboxMessage
 from servicekit.metrics import OUTBOX_PUBLISHED

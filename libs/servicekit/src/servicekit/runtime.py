@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from contracts.catalogue import TopicSpec
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
 
+from contracts.catalogue import TopicSpec
 from servicekit.consumer import ConsumerRuntime, Handler, InvalidHandler, subscribe_event
 from servicekit.db import database_is_ready, make_engine, make_session_factory
 from servicekit.outbox import OutboxRelay
@@ -44,7 +44,9 @@ class ServiceRuntime:
                 KafkaTelemetryMiddleware(),
                 KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),
             ],
-            description=f"Kafka topics the {name} service consumes.",
+            description=f"Kafka topics the {name} service consumes and publishes.",
+            # A fixed address keeps the committed AsyncAPI documents independent of the environment.
+            specification_url="kafka.factora.internal:9092",
         )
         self.consumers = ConsumerRuntime(
             service=name,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 from fastapi import FastAPI
-from servicekit.http import create_http_app
-from servicekit.runtime import ServiceRuntime
 
 from contracts import catalogue
 from invoicing.entrypoints.http import router
 from invoicing.service import handlers
 from invoicing.settings import Settings
+from servicekit.http import create_http_app
+from servicekit.runtime import ServiceRuntime
 
 
 def build_runtime(settings: Settings) -> ServiceRuntime:

@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from servicekit.runner import run_service
-
 from notifications.bootstrap import build_app
 from notifications.settings import Settings
+from servicekit.runner import run_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from contracts import catalogue
 from fastapi import FastAPI
-from servicekit.http import create_http_app
-from servicekit.runtime import ServiceRuntime
 
+from contracts import catalogue
 from notifications.adapters.mailer import SmtpMailer
 from notifications.adapters.sms import FileSmsSink
 from notifications.adapters.templating import TemplateRenderer
@@ -14,6 +12,8 @@ from notifications.entrypoints.http import router
 from notifications.service.dispatcher import DeliveryDispatcher, RetryPolicy
 from notifications.service.handlers import record_send_request
 from notifications.settings import Settings
+from servicekit.http import create_http_app
+from servicekit.runtime import ServiceRuntime
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

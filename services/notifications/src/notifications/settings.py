@@ -2,27 +2,21 @@
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from notifications.adapters.mailer import SmtpSettings as MailerSmtpSettings
 from servicekit.settings import ServiceSettings
 
 
-class SmtpSettings(BaseSettings):
-    """The outgoing mail server (env prefix SMTP_)."""
+class SmtpSettings(MailerSmtpSettings, BaseSettings):
+    """The outgoing mail server, read from SMTP_* variables (fields documented on the adapter's model)."""
 
     model_config = SettingsConfigDict(env_prefix="SMTP_", extra="ignore")
 
     host: str = Field(default="127.0.0.1", description="SMTP server host.")
-    port: int = Field(default=2525, description="SMTP server port.")
-    username: str | None = Field(default=None, description="Login, when the server requires one.")
-    password: SecretStr | None = Field(default=None, description="Password for the login.")
-    tls: Literal["none", "starttls", "implicit"] = Field(default="none", description="Transport security.")
-    timeout_s: float = Field(default=15.0, description="Upper bound on one SMTP conversation.")
-    from_address: str = Field(default="no-reply@factora.local", description="Envelope and header sender.")
-    from_name: str = Field(default="Factora", description="Display name of the sender.")
-    message_id_domain: str = Field(default="notifications.factora.local", description="Domain of Message-IDs.")
+    port: int = Field(default=2525, description="SMTP server port (the local stack's catcher by default).")
 
 
 def default_sms_sink() -> Path:

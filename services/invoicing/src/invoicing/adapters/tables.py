@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from servicekit.messaging_tables import utcnow
 from sqlmodel import Column, Field, SQLModel
+
+from servicekit.messaging_tables import utcnow
 
 
 class InvoiceRecord(SQLModel, table=True):

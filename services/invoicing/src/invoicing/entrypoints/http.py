@@ -9,11 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
-from servicekit.auth import CurrentPrincipal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from invoicing.adapters import repository
 from invoicing.adapters.tables import InvoiceRecord
+from servicekit.auth import CurrentPrincipal
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 

@@ -8,6 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contracts import catalogue
 from contracts.envelope import Envelope
 from contracts.v1 import (
     InvoiceDocument,
@@ -20,15 +24,11 @@ from contracts.v1 import (
     SealingFailed,
     SendRequested,
 )
-from pydantic import ValidationError
-from servicekit.outbox import add_to_outbox
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from contracts import catalogue
 from invoicing.adapters import repository
 from invoicing.adapters.tables import InvoiceRecord
 from invoicing.domain.model import build_invoice
 from invoicing.domain.validation import validate_submission
+from servicekit.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ async def mark_delivered(ctx: Context, event: InvoiceSealed, envelope: Envelope,
         )
 
 
-def delivery_params(ctx: Context, document: InvoiceDocument, event: InvoiceSealed) -> dict[str, str]:
+def delivery_params(ctx: Context, document: InvoiceDocument, event: InvoiceSealed) -> dict[str, str | None]:
     """What the invoice-delivered template shows the buyer."""
     return {
         "seller_name": document.seller.name,
@@ -176,7 +176,7 @@ def delivery_params(ctx: Context, document: InvoiceDocument, event: InvoiceSeale
         "amount": str(document.totals.payable),
         "currency": document.currency,
         "issue_date": document.issue_date.isoformat(),
-        "due_date": document.due_date.isoformat() if document.due_date else "",
+        "due_date": document.due_date.isoformat() if document.due_date else None,
         "document_url": f"{ctx.signing_base_url}{event.document_ref}",
     }
 

@@ -7,34 +7,29 @@ leaves evidence: such rows become 'unknown' (never re-sent blindly) after `stuck
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+
+from sqlmodel import select
 
 from contracts import catalogue
 from contracts.v1 import DeliveryStatus
+from notifications.adapters import SendOutcome, SendResult
+from notifications.adapters.mailer import Mailer, OutgoingEmail
+from notifications.adapters.sms import SmsGateway
+from notifications.adapters.tables import Delivery
+from notifications.adapters.templating import TemplateError, TemplateRenderer
 from servicekit.consumer import backoff_delay
 from servicekit.db import SessionFactory
 from servicekit.messaging_tables import utcnow
 from servicekit.outbox import add_to_outbox
-from sqlmodel import select
-
-from notifications.adapters.mailer import OutgoingEmail, SendOutcome, SendResult
-from notifications.adapters.tables import Delivery
-from notifications.adapters.templating import TemplateError, TemplateRenderer
 
 log = logging.getLogger(__name__)
 
 FINAL = {SendOutcome.SENT: "sent", SendOutcome.PERMANENT: "failed", SendOutcome.UNKNOWN: "unknown"}
-
-
-class Mailer(Protocol):
-    async def send(self, message: OutgoingEmail) -> SendResult: ...
-
-
-class SmsGateway(Protocol):
-    async def send(self, to_e164: str, text: str, idempotency_key: str) -> SendResult: ...
 
 
 @dataclass
@@ -59,7 +54,7 @@ class DeliveryDispatcher:
         *,
         source: str,
         retry: RetryPolicy,
-        on_outbox_write: callable = lambda: None,  # type: ignore[valid-type]
+        on_outbox_write: Callable[[], None] = lambda: None,
         batch_size: int = 20,
     ) -> None:
         self._sessions = sessions
@@ -196,10 +191,8 @@ class DeliveryDispatcher:
             except Exception as exc:
                 log.warning("dispatcher pass failed, retrying: %s", exc)
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=0.5)
-            except TimeoutError:
-                pass
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="delivery-dispatcher")

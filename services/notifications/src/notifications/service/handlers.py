@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from contracts.envelope import Envelope
-from contracts.v1 import SendRequested
-from servicekit.messaging_tables import utcnow
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contracts.envelope import Envelope
+from contracts.v1 import SendRequested
 from notifications.adapters.tables import Delivery
+from servicekit.messaging_tables import utcnow
 
 
 async def record_send_request(event: SendRequested, envelope: Envelope, session: AsyncSession) -> None:

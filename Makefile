@@ -1,0 +1,47 @@
+# Factora: the commands of the README. `make up` runs the network, `make test` runs every test.
+SHELL := /bin/bash
+UV ?= uv
+PYTEST_ARGS ?=
+
+.PHONY: help sync test test-unit test-integration test-e2e lint format schemas asyncapi sample-invoice bench
+
+help:  ## list the commands
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+sync:  ## install the workspace from the lock file
+	$(UV) sync --frozen
+
+include deploy/local/stack.mk
+
+test: sync kafka-jars lint  ## lint, then unit, integration and end-to-end tests on real Kafka/Postgres/SMTP
+	$(UV) run pytest $(PYTEST_ARGS)
+
+test-unit: sync  ## unit tests only (no servers)
+	$(UV) run pytest -m unit $(PYTEST_ARGS)
+
+test-integration: sync kafka-jars  ## integration tests (real Postgres and Kafka)
+	$(UV) run pytest -m integration $(PYTEST_ARGS)
+
+test-e2e: sync kafka-jars  ## end-to-end tests on the whole local network
+	$(UV) run pytest -m e2e $(PYTEST_ARGS)
+
+lint: sync  ## ruff (lint + format check) and mypy on contracts and servicekit
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy contracts/src libs/servicekit/src
+
+format: sync  ## apply ruff's fixes and formatting
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+schemas: sync  ## rewrite the JSON Schema snapshots of every topic (after a compatible change)
+	$(UV) run python -m contracts.snapshots
+
+asyncapi: sync  ## rewrite the AsyncAPI document of every service
+	PYTHONPATH=tests $(UV) run python -m factora_testing.asyncapi_docs --write
+
+sample-invoice: sync  ## publish a sample partner invoice to the running stack and show where it went
+	$(UV) run factora-stack sample-invoice
+
+bench: sync  ## signing benchmark: render, Factur-X and seal figures
+	$(UV) run python services/signing/bench/bench_documents.py
