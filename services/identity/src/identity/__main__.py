@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from servicekit.runner import run_service
-
 from identity.bootstrap import build_app
 from identity.settings import Settings
+from servicekit.runner import run_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from servicekit.http import create_http_app
-from servicekit.runtime import ServiceRuntime
 
 from identity.adapters.keys import ensure_signing_key
 from identity.entrypoints.http import router
 from identity.settings import Settings
+from servicekit.http import create_http_app
+from servicekit.runtime import ServiceRuntime
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

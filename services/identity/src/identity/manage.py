@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from servicekit.db import make_engine, make_session_factory
-
 from identity.adapters.keys import ensure_signing_key, issue_access_token
 from identity.settings import Settings
+from servicekit.db import make_engine, make_session_factory
 
 
 async def dev_token(company_id: str, user_id: str, ttl_s: int) -> str:

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from servicekit.runner import run_service
-
 from signing.bootstrap import build_app
 from signing.settings import Settings
 

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from servicekit.runner import run_service
-
 from support.bootstrap import build_app
 from support.settings import Settings
 

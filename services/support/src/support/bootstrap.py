@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from servicekit.http import create_http_app
 from servicekit.runtime import ServiceRuntime
-
 from support.entrypoints.http import router
 from support.settings import Settings
 

@@ -7,11 +7,11 @@ import uuid
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
-from servicekit.auth import ISSUER
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from identity.adapters.tables import SigningKey
+from servicekit.auth import ISSUER
 
 
 async def ensure_signing_key(session: AsyncSession) -> SigningKey:

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from servicekit.messaging_tables import utcnow
 from sqlmodel import Column, Field, SQLModel
+
+from servicekit.messaging_tables import utcnow
 
 
 class SigningKey(SQLModel, table=True):

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from servicekit.messaging_tables import utcnow
 from sqlmodel import Column, Field, SQLModel
+
+from servicekit.messaging_tables import utcnow
 
 GENESIS_HASH = "0" * 64
 

@@ -6,9 +6,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from servicekit.auth import CurrentPrincipal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from servicekit.auth import CurrentPrincipal
 from signing.adapters import archive
 
 router = APIRouter(prefix="/archive", tags=["archive"])

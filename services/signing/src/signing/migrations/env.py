@@ -1,7 +1,8 @@
 """Alembic environment of the signing database."""
 
+from sqlmodel import SQLModel
+
 import signing.adapters.tables  # noqa: F401  (registers the tables)
 from servicekit.migrations import run_env
-from sqlmodel import SQLModel
 
 run_env(SQLModel.metadata)

@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from contracts.envelope import Envelope
-from contracts.v1 import InvoiceDocument, InvoiceIssued, InvoiceSealed, SealingFailed
-from servicekit.outbox import add_to_outbox
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts import catalogue
+from contracts.envelope import Envelope
+from contracts.v1 import InvoiceDocument, InvoiceIssued, InvoiceSealed, SealingFailed
+from servicekit.outbox import add_to_outbox
 from signing.adapters import archive
 from signing.adapters.tables import ArchivedDocument
 
