@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
+from decimal import Decimal
 
 import asyncpg
 import httpx
@@ -62,7 +63,7 @@ def dev_token(network, company_id: str) -> str:
 
 
 async def test_partner_invoice_is_sealed_archived_and_emailed_once(running_network, kafka_broker, smtp_catcher):
-    buyer_email = f"buyer-{uuid.uuid4().hex[:8]}@example.test"
+    buyer_email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
     event = sample_partner_invoice(buyer_email=buyer_email)
     envelope = await publish_event(
         kafka_broker.bootstrap,
@@ -163,7 +164,7 @@ async def test_bad_submissions_are_rejected_with_reasons_and_never_stall_the_par
     await publish_raw(kafka_broker.bootstrap, spec.name, b"{not json", key, {})
     # 3. A business-rule failure: rejected with the rule id.
     bad_rule = sample_partner_invoice()
-    bad_rule = bad_rule.model_copy(update={"lines": [bad_rule.lines[0].model_copy(update={"vat_rate": 0})]})
+    bad_rule = bad_rule.model_copy(update={"lines": [bad_rule.lines[0].model_copy(update={"vat_rate": Decimal(0)})]})
     rule_env = await publish_event(kafka_broker.bootstrap, spec, bad_rule, key=key, tenant="c-sample-seller")
     # 4. A good invoice on the same key (same partition) behind them still goes through.
     good = sample_partner_invoice()

@@ -32,13 +32,16 @@ def create_http_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
+        # Hooks start what handlers rely on (e.g. a sealing pool) before any message arrives.
         for hook in on_startup:
             await hook()
+        await runtime.start()
         try:
             yield
         finally:
-            # Service workers stop first so what they write still reaches the relay's last flush.
+            # Consumers finish in-flight work first, then the hooks' workers stop, and only
+            # then the relay makes its last flush, so nothing they wrote is left behind.
+            await runtime.stop_consuming()
             for hook in on_shutdown:
                 await hook()
             await runtime.stop()

@@ -87,8 +87,13 @@ class ServiceRuntime:
         await self.broker.start()
         self._started = True
 
+    async def stop_consuming(self) -> None:
+        """Stop taking messages; in-flight handlers finish (FastStream's graceful timeout)."""
+        if self._started:
+            await self.broker.stop()
+
     async def stop(self) -> None:
-        """Consumers finish in-flight handlers, the relay flushes, then connections close."""
+        """Consumers stop, the relay flushes, then connections close."""
         if self._started:
             await self.broker.stop()
             await self.relay.stop()
