@@ -7,7 +7,6 @@ import logging
 
 from contracts.v1 import InvoiceDocument
 from signing.documents.dev_pki import ensure_dev_pki
-from signing.documents.facturx import make_invoice_pdf
 from signing.documents.sealer import SealerConfig, SealingPool
 from signing.service.handlers import DocumentRejected, SealedInvoice
 from signing.settings import Settings
@@ -27,7 +26,7 @@ def sealer_config(settings: Settings) -> SealerConfig:
 
 
 class PooledInvoiceSealer:
-    """Renders in a thread (fonts are loaded once per process) and seals in worker processes."""
+    """Renders and seals in worker processes, each holding its fonts and key loaded once."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -53,7 +52,8 @@ class PooledInvoiceSealer:
             raise RuntimeError("sealer used before start()")
         lang = "en" if locale == "en" else "fr"
         try:
-            pdf, xml = await asyncio.to_thread(make_invoice_pdf, document, lang)
+            # Render, Factur-X and seal all run in a worker: the event loop stays free.
+            pdf, xml = await self._pool.make_sealed_invoice(document, lang)
         except (ValueError, KeyError, UnicodeError) as exc:
             raise DocumentRejected(f"invoice {document.number} cannot be rendered: {exc}") from exc
-        return SealedInvoice(pdf=await self._pool.seal(pdf), xml=xml, level=self.level)
+        return SealedInvoice(pdf=pdf, xml=xml, level=self.level)
