@@ -1,1 +1,1 @@
-"""devstack package."""
+"""Factora local stack: Kafka from Maven jars, embedded PostgreSQL, SMTP catcher, supervisor."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 
@@ -73,7 +73,7 @@ async def _fetch_row(url: str, query: str, *args):  # type: ignore[no-untyped-de
 
 def _find_mail(mail_dir: Path, recipient: str) -> tuple[Path, Message] | None:
     for path in sorted(mail_dir.glob("*.eml")):
-        message = message_from_bytes(path.read_bytes())
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
         if recipient in (message.get("To") or ""):
             return path, message
     return None

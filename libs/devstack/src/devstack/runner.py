@@ -1,0 +1,193 @@
+"""`factora-stack up` and `infra`: start everything in the foreground, supervise, stop on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from devstack.config import LOCALHOST, SERVICES, Ports, dev_ports, kafka_home, repo_root, state_dir
+from devstack.errors import StackError
+from devstack.infra import Infra
+from devstack.ports import ensure_port_free
+from devstack.services import ServiceFailedError, ServiceSupervisor, service_env
+from devstack.state import StateFile
+
+
+def say(message: str) -> None:
+    """Progress line on stdout, time-stamped, flushed (output may be piped to a file)."""
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+@dataclass
+class StackRun:
+    """One foreground run: the infra, the services and how to stop them."""
+
+    with_services: bool
+    skip: tuple[str, ...] = ()
+    ready_timeout: float = 180.0
+    root: Path = field(default_factory=repo_root)
+    ports: Ports = field(default_factory=dev_ports)
+    infra: Infra | None = None
+    supervisor: ServiceSupervisor | None = None
+    started: float = field(default_factory=time.monotonic)
+    began: bool = False
+
+    def __post_init__(self) -> None:
+        self.state_dir = state_dir(self.root)
+        self.state = StateFile(self.state_dir)
+        self.names = [s for s in SERVICES if s not in self.skip] if self.with_services else []
+
+    def check_not_running(self) -> None:
+        """Refuse to start a second stack on the same state folder."""
+        if pid := self.state.owner_alive():
+            raise StackError(
+                f"a stack is already running from {self.state_dir} (pid {pid}); "
+                "stop it with `factora-stack down` or set FACTORA_STATE_DIR to another folder"
+            )
+        if leftovers := self.state.live_children():
+            names = ", ".join(f"{k} (pid {p})" for k, p in leftovers.items())
+            raise StackError(f"processes of a previous stack still run: {names}; run `factora-stack down` first")
+
+    def prepare(self) -> None:
+        """Checks that need nothing started: no other stack here, every port free."""
+        self.check_not_running()
+        self.infra = Infra(
+            state_dir=self.state_dir,
+            kafka_home=kafka_home(self.root),
+            ports=self.ports,
+            env=os.environ,
+            durable=True,
+            state=self.state,
+            say=say,
+        )
+        self.infra.preflight()
+        for name in self.names:
+            ensure_port_free(self.ports.services[name])
+        self.state.begin("up" if self.with_services else "infra", {"state_dir": str(self.state_dir)})
+        self.began = True
+
+    async def start(self, stop: asyncio.Event) -> None:
+        """Start infra then services, print the summary, supervise until stop is set."""
+        assert self.infra is not None
+        local = [
+            label
+            for label, part in (
+                ("Kafka", self.infra.kafka),
+                ("PostgreSQL", self.infra.postgres),
+                ("SMTP catcher", self.infra.smtp),
+            )
+            if part is not None
+        ]
+        say(f"starting {', '.join(local)}" if local else "all infrastructure is external")
+        await self.infra.start()
+        infra_done = time.monotonic()
+        if self.names:
+            await self._start_services()
+        self._print_summary(infra_done)
+        if self.supervisor:
+            await self.supervisor.supervise(stop)
+        else:
+            await stop.wait()
+
+    async def _start_services(self) -> None:
+        assert self.infra is not None
+        ports = {s: self.ports.service(s) for s in SERVICES}
+        env = service_env(
+            os.environ,
+            ports=ports,
+            bootstrap=self.infra.bootstrap,
+            database_urls=self.infra.database_urls,
+            smtp=self.infra.smtp_address,
+            state_dir=self.state_dir,
+        )
+        self.supervisor = ServiceSupervisor(
+            env=env,
+            ports=ports,
+            log_dir=self.state_dir / "logs",
+            names=self.names,
+            state=self.state,
+            say=say,
+            cwd=self.root,
+        )
+        say(f"starting services: {', '.join(self.names)} (logs in {self.state_dir / 'logs'})")
+        self.supervisor.start_all()
+        try:
+            await self.supervisor.wait_ready(self.ready_timeout)
+        except ServiceFailedError:
+            waiting = self.supervisor.not_ready
+            say(f"not ready after {self.ready_timeout:.0f} s: {', '.join(waiting)}; still supervising, see their logs")
+
+    def _print_summary(self, infra_done: float) -> None:
+        assert self.infra is not None
+        total = time.monotonic() - self.started
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.infra.timings.items())
+        if self.names:
+            parts += f", services {time.monotonic() - infra_done:.1f} s"
+        what = "Factora stack" if self.with_services else "Factora infrastructure"
+        waiting = self.supervisor.not_ready if self.supervisor else []
+        state = f"is running, NOT READY: {', '.join(waiting)}," if waiting else "is up"
+        lines = [f"{what} {state} in {total:.1f} s ({parts})"]
+        for name in self.names:
+            url = f"http://{LOCALHOST}:{self.ports.service(name)}"
+            note = "   (not ready yet: see its log)" if name in waiting else ""
+            lines.append(f"  {name:<16}  API {url}   docs {url}/docs{note}")
+        lines += self.infra.summary()
+        lines.append(f"  Logs              {self.state_dir / 'logs'}")
+        lines.append("Ctrl-C stops everything (or `factora-stack down` from another shell).")
+        print("\n".join(lines), flush=True)
+        self.state.update(
+            services={n: self.ports.service(n) for n in self.names},
+            bootstrap=self.infra.bootstrap,
+            smtp=list(self.infra.smtp_address) if self.infra.smtp_address else None,
+        )
+
+    async def shutdown(self) -> None:
+        """Services first (they flush outboxes), then SMTP, PostgreSQL, Kafka."""
+        if self.supervisor is not None:
+            await self.supervisor.stop_all()
+        if self.infra is not None:
+            await self.infra.stop()
+        if self.began:
+            self.state.clear()
+
+
+async def run(run: StackRun) -> int:
+    """Run until SIGINT/SIGTERM or a startup error; always stop what was started."""
+    run.prepare()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    first_signal: list[float] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        # `uv run` forwards the terminal's Ctrl-C, so one keypress arrives twice: stay quiet then.
+        if first_signal and time.monotonic() - first_signal[0] > 1.0:
+            say(f"{sig.name} again: still stopping (each part is killed after its timeout)")
+        first_signal[:] = first_signal or [time.monotonic()]
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    work = asyncio.create_task(run.start(stop))
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({work, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if work.done():
+            work.result()
+        else:
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+    finally:
+        waiter.cancel()
+        say("stopping")
+        started = time.monotonic()
+        await run.shutdown()
+        say(f"stopped in {time.monotonic() - started:.1f} s")
+    return 0
