@@ -1,0 +1,1 @@
+"""Topic specs grouped by producing service; `contracts.catalogue` aggregates them."""

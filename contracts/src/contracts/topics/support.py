@@ -1,0 +1,5 @@
+"""Topics the support service publishes."""
+
+from contracts.spec import TopicSpec
+
+TOPICS: tuple[TopicSpec, ...] = ()
