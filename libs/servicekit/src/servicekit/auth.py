@@ -16,13 +16,32 @@ ALGORITHMS = ["ES256", "EdDSA"]
 ISSUER = "factora-identity"
 
 
+class Right:
+    """Rights carried in access tokens; every service checks them server-side."""
+
+    ADMIN = "admin"  # company administrator (exactly the users who may transfer the role)
+    MANAGE_USERS = "manage_users"
+    CREATE_INVOICES = "invoices:create"  # create and send invoices and credit notes
+    VIEW_INVOICES = "invoices:view"
+    MANAGE_BILLING = "billing"  # buy and view transaction credits
+    MANAGE_CONTACTS = "contacts"
+    MANAGE_PARTNERS = "partners"  # partner systems and trading connections
+    SUPPORT_AGENT = "support:agent"  # Factora staff: works the support queue
+    OPERATOR = "platform:operator"  # Factora staff: operates the network
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the user, their company and their rights."""
+    """Who is calling: the user, their company, their rights and how strongly they logged in."""
 
     user_id: str
     company_id: str
     rights: frozenset[str]
+    assurance: str = "aal1"  # "aal2" after a second factor (acr claim)
+    authenticated_at: int | None = None  # auth_time claim, for "recent strong login" checks
+
+    def has(self, right: str) -> bool:
+        return right in self.rights
 
 
 class JwksVerifier:
@@ -67,6 +86,8 @@ class JwksVerifier:
             user_id=str(claims["sub"]),
             company_id=str(claims["company_id"]),
             rights=frozenset(claims.get("rights", [])),
+            assurance=str(claims.get("acr", "aal1")),
+            authenticated_at=claims.get("auth_time"),
         )
 
 
@@ -86,3 +107,14 @@ async def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_right(right: str):  # type: ignore[no-untyped-def]
+    """FastAPI dependency factory: the caller, if the token carries `right`; 403 otherwise."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has(right):
+            raise HTTPException(403, f"this action needs the '{right}' right")
+        return principal
+
+    return dependency
