@@ -15,9 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts.catalogue import TopicSpec
 from contracts.envelope import Envelope, EnvelopeError
 from servicekit.db import SessionFactory
-from servicekit.errors import PermanentError
+from servicekit.errors import PermanentError, TransientError
 from servicekit.inbox import claim_message
 from servicekit.metrics import DEAD_LETTERED, HANDLER_RETRIES, MESSAGES_CONSUMED
 from servicekit.producer import SafeProducer
@@ -37,7 +39,9 @@ Handler = Callable[[BaseModel, Envelope, AsyncSession], Awaitable[None]]
 InvalidHandler = Callable[[bytes, Envelope, ValidationError, AsyncSession], Awaitable[None]]
 
 # Infrastructure failures: retrying the whole record later is right, dead-lettering is not.
+# TransientError is the handlers' own way to say so ("redeliver if it persists").
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
     OperationalError,
     InterfaceError,
     ConnectionError,
@@ -69,6 +73,15 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     return isinstance(exc, INFRASTRUCTURE_ERRORS)
 
 
+async def raw_body(message: StreamMessage[ConsumerRecord]) -> bytes:
+    """FastStream decoder that leaves the bytes alone: `consume` validates them itself.
+
+    FastStream's default decoder json-loads an application/json body before `consume` runs, so a
+    body that is not JSON failed there, was nacked and redelivered forever: the partition stalled.
+    """
+    return message.body
+
+
 async def dead_letter(
     runtime: ConsumerRuntime,
     message: KafkaMessage,
@@ -78,7 +91,7 @@ async def dead_letter(
     error_type: str,
 ) -> None:
     """Copy the record to `<topic>.dlq` with its key, headers and why it failed."""
-    raw = message.raw_message
+    raw: ConsumerRecord = message.raw_message  # type: ignore[assignment]  # never a batch here
     headers = [
         *list(raw.headers or []),
         ("dlq_reason", reason[:2000].encode()),
@@ -129,6 +142,7 @@ def subscribe_event(
         group_id=group_id,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,
         title=f"{spec.name}:{group_id}",
         description=spec.description,
     )

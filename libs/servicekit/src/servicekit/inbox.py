@@ -12,6 +12,6 @@ async def claim_message(session: AsyncSession, message_id: str, consumer: str, t
         insert(InboxMessage)
         .values(message_id=message_id, consumer=consumer, topic=topic, received_at=utcnow())
         .on_conflict_do_nothing()
-        .returning(InboxMessage.message_id)
+        .returning(InboxMessage.__table__.c.message_id)  # type: ignore[attr-defined]
     )
     return result.first() is not None

@@ -30,6 +30,8 @@ def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
 def run_env(target_metadata: MetaData) -> None:
     """Body of each service's migrations/env.py: online, async, one transaction."""
     url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic config has no sqlalchemy.url; run migrations through upgrade_to_head()")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
         with context.begin_transaction():

@@ -95,10 +95,10 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             rows = (
                 (
-                    await session.exec(
+                    await session.execute(
                         select(OutboxMessage)
                         .where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
-                        .order_by(OutboxMessage.created_at)
+                        .order_by(OutboxMessage.created_at)  # type: ignore[arg-type]
                         .limit(self._batch_size)
                         .with_for_update(skip_locked=True)
                     )
@@ -134,6 +134,9 @@ class OutboxRelay:
         """Loop until stopped; back off on errors instead of dying."""
         delay = self._poll_interval_s
         while not self._stopping:
+            # Cleared before the pass, not after it: a wake() arriving during the pass (a commit
+            # the pass's SELECT did not see) must trigger another pass instead of being lost.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 delay = self._poll_interval_s
@@ -143,7 +146,6 @@ class OutboxRelay:
                 delay = min(delay * 2, 10.0)
             if published >= self._batch_size:
                 continue  # more is waiting
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
