@@ -18,7 +18,7 @@ def validate_submission(sub: PartnerInvoiceSubmitted) -> list[RejectionReason]:
 
     if not sub.lines:
         fail("BR-16", "lines", "An invoice needs at least one line: add the goods or services invoiced.")
-    if not sub.currency.isalpha() or not sub.currency.isupper():
+    if not (sub.currency.isascii() and sub.currency.isalpha() and sub.currency.isupper()):
         fail("BR-5", "currency", "Give the currency as an ISO 4217 code in capitals, for example EUR.")
     if not sub.seller.name.strip():
         fail("BR-6", "seller.name", "Give the seller's legal name.")
@@ -46,6 +46,8 @@ def validate_submission(sub: PartnerInvoiceSubmitted) -> list[RejectionReason]:
             fail("BR-S-02", "seller.vat_id", "Standard-rated invoices need the seller's VAT identifier.")
         if line.vat_category == "AE" and not sub.buyer.vat_id:
             fail("BR-AE-02", "buyer.vat_id", "Reverse-charge invoices need the buyer's VAT identifier.")
+        if line.vat_category == "AE" and not sub.seller.vat_id:
+            fail("BR-AE-02", "seller.vat_id", "Reverse-charge invoices need the seller's VAT identifier.")
     # The same rule reported once is enough for the partner to fix it.
     unique = {(p.rule, p.field): p for p in problems}
     return list(unique.values())

@@ -1,0 +1,329 @@
+"""The delivery ledger on real PostgreSQL and a real SMTP catcher: each message goes out once, or says why not."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text, update
+from sqlmodel import select
+
+import notifications
+from contracts import catalogue
+from contracts.envelope import Envelope
+from contracts.v1 import DeliveryStatus, SendRequested
+from notifications.adapters import SendOutcome, SendResult
+from notifications.adapters.mailer import OutgoingEmail, SmtpMailer, SmtpSettings
+from notifications.adapters.sms import FileSmsSink
+from notifications.adapters.tables import Delivery
+from notifications.adapters.templating import TemplateRenderer
+from notifications.service.dispatcher import DeliveryDispatcher, RetryPolicy
+from notifications.service.handlers import record_send_request
+from servicekit.db import make_engine, make_session_factory
+from servicekit.messaging_tables import OutboxMessage, utcnow
+from servicekit.migrations import upgrade_to_head
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(notifications.__file__).parent / "migrations"
+MESSAGE_ID_DOMAIN = "notifications.factora.local"
+RENDERER = TemplateRenderer()
+INVOICE_PARAMS = {
+    "seller_name": "Atelier Lumière SARL",
+    "buyer_name": "Brasserie du Parc SA",
+    "invoice_number": "F2026-000042",
+    "amount": "1145.52",
+    "currency": "EUR",
+    "issue_date": "2026-01-02",
+    "due_date": "2026-02-01",
+    "document_url": "http://127.0.0.1:8003/archive/documents/5a0b3c1e",
+}
+
+
+@pytest.fixture(scope="module")
+async def ledger_database(fresh_database):
+    url = await fresh_database("notifications")
+    await asyncio.to_thread(upgrade_to_head, MIGRATIONS, url)
+    engine = make_engine(url, pool_size=4)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(ledger_database):
+    """The module's migrated database, emptied: the dispatcher claims every due row it can see."""
+    async with ledger_database() as session, session.begin():
+        await session.exec(text("TRUNCATE delivery, outbox, inbox"))
+    return ledger_database
+
+
+@pytest.fixture
+def catcher_mailer(smtp_catcher) -> SmtpMailer:
+    return SmtpMailer(SmtpSettings(host=smtp_catcher.host, port=smtp_catcher.port, timeout_s=5))
+
+
+def closed_port() -> int:
+    """A port nothing listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FakeMailer:
+    """Counts sends and answers with a fixed outcome."""
+
+    def __init__(self, outcome: SendOutcome = SendOutcome.SENT) -> None:
+        self.outcome = outcome
+        self.sent: list[OutgoingEmail] = []
+
+    async def send(self, message: OutgoingEmail) -> SendResult:
+        self.sent.append(message)
+        await asyncio.sleep(0.01)
+        return SendResult(self.outcome, f"fake {self.outcome}")
+
+
+def dispatcher(sessions, mailer, tmp_path: Path, *, max_attempts: int = 3, stuck_after_s: float = 60.0):
+    return DeliveryDispatcher(
+        sessions,
+        RENDERER,
+        mailer,
+        FileSmsSink(tmp_path / "sms.jsonl"),
+        source="/factora/notifications",
+        retry=RetryPolicy(max_attempts=max_attempts, base_delay_s=0.01, max_delay_s=0.02, stuck_after_s=stuck_after_s),
+    )
+
+
+def request(recipient: str | None = None, **changes) -> SendRequested:
+    return SendRequested(
+        idempotency_key=changes.pop("idempotency_key", f"invoice-delivered:{uuid.uuid4()}:buyer"),
+        channel="email",
+        recipient=recipient or f"buyer-{uuid.uuid4().hex[:10]}@example.com",
+        locale="fr",
+        template=changes.pop("template", "invoice-delivered"),
+        params=changes.pop("params", INVOICE_PARAMS),
+        tenant=changes.pop("tenant", "c-buyer"),
+        **changes,
+    )
+
+
+async def record(sessions, event: SendRequested) -> None:
+    envelope = Envelope.new(source="/factora/invoicing", type=catalogue.SEND_REQUESTED.schema_name, tenant="c-env")
+    async with sessions() as session, session.begin():
+        await record_send_request(event, envelope, session)
+
+
+async def ledger(sessions) -> list[Delivery]:
+    async with sessions() as session:
+        return list((await session.exec(select(Delivery).order_by(Delivery.created_at))).all())
+
+
+async def statuses(sessions) -> list[DeliveryStatus]:
+    async with sessions() as session:
+        rows = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.created_at))).all()
+    assert all(row.topic == catalogue.DELIVERY_STATUS.name for row in rows)
+    return [DeliveryStatus.model_validate_json(row.payload) for row in rows]
+
+
+async def make_due_now(sessions) -> None:
+    async with sessions() as session, session.begin():
+        await session.exec(update(Delivery).values(next_attempt_at=utcnow()))
+
+
+def mails_to(smtp_catcher, recipient: str):
+    return [m for m in smtp_catcher.messages() if recipient in str(m.get("To", ""))]
+
+
+async def test_the_same_idempotency_key_twice_makes_one_ledger_row(sessions):
+    event = request()
+
+    await record(sessions, event)
+    await record(sessions, event)  # redelivered, or asked again by the producer under a new event id
+
+    (row,) = await ledger(sessions)
+    assert (row.idempotency_key, row.recipient, row.template) == (
+        event.idempotency_key,
+        event.recipient,
+        event.template,
+    )
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert row.params == INVOICE_PARAMS
+    assert row.tenant == "c-buyer"
+
+
+async def test_the_same_key_for_another_recipient_is_another_message(sessions):
+    event = request()
+
+    await record(sessions, event)
+    await record(sessions, event.model_copy(update={"recipient": "accounts@example.com"}))
+
+    assert len(await ledger(sessions)) == 2
+
+
+async def test_a_request_without_tenant_takes_the_envelope_tenant(sessions):
+    await record(sessions, request(tenant=None))
+
+    (row,) = await ledger(sessions)
+    assert row.tenant == "c-env"
+
+
+async def test_a_pending_message_is_sent_once_with_a_message_id_from_its_ledger_id(
+    sessions, catcher_mailer, smtp_catcher, tmp_path
+):
+    event = request()
+    await record(sessions, event)
+    await record(sessions, event)
+    worker = dispatcher(sessions, catcher_mailer, tmp_path)
+
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 0
+
+    mail = await smtp_catcher.wait_for(lambda m: event.recipient in str(m.get("To", "")), timeout=10)
+    (row,) = await ledger(sessions)
+    assert mail["Message-ID"] == f"<{row.id}@{MESSAGE_ID_DOMAIN}>"
+    assert mail["X-Factora-Ledger-Id"] == str(row.id)
+    assert "F2026-000042" in mail["Subject"]
+    assert len(mails_to(smtp_catcher, event.recipient)) == 1
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
+
+    (status,) = await statuses(sessions)
+    assert (status.ledger_id, status.outcome, status.attempts) == (str(row.id), "sent", 1)
+    assert (status.idempotency_key, status.template, status.channel) == (event.idempotency_key, event.template, "email")
+
+
+async def test_a_relay_that_cannot_be_reached_is_retried_later_then_given_up(sessions, smtp_catcher, tmp_path):
+    unreachable = SmtpMailer(SmtpSettings(host="127.0.0.1", port=closed_port(), timeout_s=2))
+    event = request()
+    await record(sessions, event)
+    worker = dispatcher(sessions, unreachable, tmp_path, max_attempts=3)
+    before = utcnow()
+
+    assert await worker.run_once() == 1
+
+    (row,) = await ledger(sessions)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at > before
+    assert row.last_error
+    assert await statuses(sessions) == [], "a retry is not an outcome"
+
+    # Not due yet: left alone.
+    async with sessions() as session, session.begin():
+        await session.exec(update(Delivery).values(next_attempt_at=utcnow() + timedelta(hours=1)))
+    assert await worker.run_once() == 0
+
+    for expected_attempts, expected_status in ((2, "pending"), (3, "failed")):
+        await make_due_now(sessions)
+        assert await worker.run_once() == 1
+        (row,) = await ledger(sessions)
+        assert (row.attempts, row.status) == (expected_attempts, expected_status)
+
+    await make_due_now(sessions)
+    assert await worker.run_once() == 0, "a failed message is final"
+    (status,) = await statuses(sessions)
+    assert (status.outcome, status.attempts) == ("failed", 3)
+    assert mails_to(smtp_catcher, event.recipient) == []
+
+
+async def test_a_template_parameter_missing_fails_the_message_without_sending(
+    sessions, catcher_mailer, smtp_catcher, tmp_path
+):
+    params = {k: v for k, v in INVOICE_PARAMS.items() if k != "document_url"}
+    event = request(params=params)
+    await record(sessions, event)
+    worker = dispatcher(sessions, catcher_mailer, tmp_path)
+
+    assert await worker.run_once() == 1
+
+    (row,) = await ledger(sessions)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "document_url" in (row.last_error or "")
+    (status,) = await statuses(sessions)
+    assert status.outcome == "failed"
+    await make_due_now(sessions)
+    assert await worker.run_once() == 0
+    await asyncio.sleep(0.2)
+    assert mails_to(smtp_catcher, event.recipient) == []
+
+
+async def add_sending_row(sessions, recipient: str, *, last_touched: datetime) -> Delivery:
+    row = Delivery(
+        idempotency_key=f"k-{uuid.uuid4()}",
+        channel="email",
+        recipient=recipient,
+        locale="en",
+        template="invoice-delivered",
+        params=INVOICE_PARAMS,
+        status="sending",
+        attempts=1,
+        next_attempt_at=last_touched,
+        created_at=last_touched,
+        updated_at=last_touched,
+    )
+    async with sessions() as session, session.begin():
+        session.add(row)
+    return row
+
+
+async def test_a_message_left_sending_by_a_crash_becomes_unknown_and_is_never_resent(
+    sessions, catcher_mailer, smtp_catcher, tmp_path
+):
+    stuck_to = f"stuck-{uuid.uuid4().hex[:8]}@example.com"
+    busy_to = f"busy-{uuid.uuid4().hex[:8]}@example.com"
+    stuck = await add_sending_row(sessions, stuck_to, last_touched=utcnow() - timedelta(minutes=10))
+    busy = await add_sending_row(sessions, busy_to, last_touched=utcnow())
+    worker = dispatcher(sessions, catcher_mailer, tmp_path, stuck_after_s=60)
+
+    assert await worker.mark_stuck_unknown() == 1
+    assert await worker.run_once() == 0
+
+    rows = {row.id: row for row in await ledger(sessions)}
+    assert rows[stuck.id].status == "unknown"
+    assert rows[busy.id].status == "sending", "a send still in its time budget is left alone"
+    (status,) = await statuses(sessions)
+    assert (status.ledger_id, status.outcome) == (str(stuck.id), "unknown")
+    await asyncio.sleep(0.2)
+    assert mails_to(smtp_catcher, stuck_to) == []
+
+
+async def test_an_unknown_outcome_from_the_mailer_is_final_and_not_retried(sessions, tmp_path):
+    mailer = FakeMailer(SendOutcome.UNKNOWN)
+    await record(sessions, request())
+    worker = dispatcher(sessions, mailer, tmp_path)
+
+    assert await worker.run_once() == 1
+    await make_due_now(sessions)
+    assert await worker.run_once() == 0
+
+    assert len(mailer.sent) == 1
+    (row,) = await ledger(sessions)
+    assert (row.status, row.attempts) == ("unknown", 1)
+    (status,) = await statuses(sessions)
+    assert status.outcome == "unknown"
+
+
+async def warm_pool(sessions, connections: int) -> None:
+    started = asyncio.Barrier(connections)
+
+    async def hold() -> None:
+        async with sessions() as session:
+            await session.exec(text("SELECT 1"))
+            await started.wait()
+
+    await asyncio.gather(*(hold() for _ in range(connections)))
+
+
+async def test_dispatchers_racing_for_the_same_rows_send_each_message_once(sessions, tmp_path):
+    mailer = FakeMailer()
+    for _ in range(6):
+        await record(sessions, request())
+    workers = [dispatcher(sessions, mailer, tmp_path) for _ in range(4)]
+    await warm_pool(sessions, 4)  # so no worker is held back by a slow first connect and the claims overlap
+
+    counts = await asyncio.gather(*(worker.run_once() for worker in workers))
+
+    assert sum(counts) == 6
+    assert sorted(m.ledger_id for m in mailer.sent) == sorted(str(row.id) for row in await ledger(sessions))
+    assert {row.status for row in await ledger(sessions)} == {"sent"}
