@@ -3,7 +3,8 @@ SHELL := /bin/bash
 UV ?= uv
 PYTEST_ARGS ?=
 
-.PHONY: help sync test test-unit test-integration test-e2e lint format schemas asyncapi sample-invoice bench
+.PHONY: help sync test test-unit test-integration test-e2e lint format schemas asyncapi sample-invoice \
+	bench bench-signing bench-notifications bench-login samples
 
 help:  ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,5 +44,16 @@ asyncapi: sync  ## rewrite the AsyncAPI document of every service
 sample-invoice: sync  ## publish a sample partner invoice to the running stack and show where it went
 	$(UV) run factora-stack sample-invoice
 
-bench: sync  ## signing benchmark: render, Factur-X and seal figures
-	$(UV) run python services/signing/bench/bench_documents.py
+bench: bench-signing bench-notifications bench-login  ## every benchmark, one after the other
+
+bench-signing: sync  ## seals/s (raw key, naive pyHanko, ours with one worker and the pool) and render ms/document
+	$(UV) run python services/signing/bench/bench_signing.py
+
+bench-notifications: sync  ## e-mails/s through the dispatcher next to the SMTP catcher's own accept rate
+	$(UV) run python services/notifications/bench/bench_notifications.py
+
+bench-login: sync  ## logins/s with MFA next to the raw argon2 verify rate
+	$(UV) run python services/identity/bench/bench_login.py
+
+samples: sync  ## French and English sample invoices as PDF and page-1 PNG in .local/samples/
+	$(UV) run python services/signing/bench/render_samples.py .local/samples
