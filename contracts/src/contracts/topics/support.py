@@ -1,7 +1,7 @@
 """Topics the support service publishes."""
 
 from contracts.spec import TopicSpec
-from contracts.v1.support import MfaResetApproved
+from contracts.v1.support import CaseOpened, CaseStateChanged, MfaResetApproved
 
 MFA_RESET_APPROVED = TopicSpec(
     name="support.mfa-reset-approved.v1",
@@ -12,4 +12,22 @@ MFA_RESET_APPROVED = TopicSpec(
     description="An agent approved an MFA reset after checking the requester's identity; identity removes the factors.",
 )
 
-TOPICS: tuple[TopicSpec, ...] = (MFA_RESET_APPROVED,)
+CASE_OPENED = TopicSpec(
+    name="support.case-opened.v1",
+    key="case id",
+    producer="support",
+    consumers=("operators",),
+    schema=CaseOpened,
+    description="A support case reached the desk, with its SLA deadlines (no personal data, no case text).",
+)
+
+CASE_STATE_CHANGED = TopicSpec(
+    name="support.case-state-changed.v1",
+    key="case id",
+    producer="support",
+    consumers=("operators",),
+    schema=CaseStateChanged,
+    description="A support case changed state (open, waiting on customer, resolved, closed, reopened).",
+)
+
+TOPICS: tuple[TopicSpec, ...] = (MFA_RESET_APPROVED, CASE_OPENED, CASE_STATE_CHANGED)

@@ -1,38 +1,22 @@
-"""Support HTTP API of the walking skeleton: knowledge-base search."""
+"""The support HTTP API: its routers, and how use-case errors become HTTP answers."""
 
 from __future__ import annotations
 
-from typing import Literal
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
-from sqlalchemy import or_
-from sqlmodel import select
+from support.domain.errors import SupportError
+from support.entrypoints import cases, desk, help
 
-from support.adapters.tables import KnowledgeArticle
-
-router = APIRouter(prefix="/kb", tags=["knowledge base"])
+ROUTERS = (help.router, cases.router, desk.router)
 
 
-class ArticleOut(BaseModel):
-    """A knowledge-base article."""
-
-    slug: str
-    locale: str
-    title: str
-    body: str
+async def support_error(request: Request, exc: Exception) -> JSONResponse:
+    """`{"detail": what to do, "code": stable id}` with the error's status."""
+    assert isinstance(exc, SupportError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status, headers=headers)
 
 
-@router.get("/articles", summary="Knowledge-base articles in a language, optionally matching words.")
-async def list_articles(
-    request: Request,
-    locale: Literal["fr", "en"] = "fr",
-    q: str | None = Query(default=None, max_length=200, description="Words to look for in title or body."),
-) -> list[ArticleOut]:
-    query = select(KnowledgeArticle).where(KnowledgeArticle.locale == locale)
-    if q:
-        pattern = f"%{q}%"
-        query = query.where(or_(KnowledgeArticle.title.ilike(pattern), KnowledgeArticle.body.ilike(pattern)))  # type: ignore[union-attr]
-    async with request.app.state.runtime.sessions() as session:
-        rows = (await session.exec(query.order_by(KnowledgeArticle.slug))).all()
-    return [ArticleOut.model_validate(r, from_attributes=True) for r in rows]
+def install_error_handler(app: FastAPI) -> None:
+    app.add_exception_handler(SupportError, support_error)

@@ -1,0 +1,1 @@
+"""Pure support logic: business time, SLA clocks, case workflow, attachment sniffing, local hours."""

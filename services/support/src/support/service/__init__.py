@@ -1,0 +1,1 @@
+"""Support use cases: cases, the agent desk, SLA monitoring and notification requests."""
