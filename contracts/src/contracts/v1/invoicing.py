@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -12,6 +12,8 @@ from contracts.v1.base import Event
 
 Locale = Literal["fr", "en"]
 VatCategory = Literal["S", "Z", "E", "AE", "K", "G", "O"]
+BuyerStatus = Literal["received", "approved", "on_hold", "rejected", "paid"]
+ZERO = Decimal("0.00")
 
 
 class PostalAddress(Event):
@@ -21,6 +23,11 @@ class PostalAddress(Event):
     city: str = Field(description="City (BT-37 / BT-52).")
     postcode: str = Field(description="Post code (BT-38 / BT-53).")
     country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 (BT-40 / BT-55).")
+    line2: str | None = Field(default=None, description="Additional address line (BT-36 / BT-51).")
+    region: str | None = Field(
+        default=None,
+        description="Country subdivision (BT-39 / BT-54), e.g. a Canadian province code such as ON or QC.",
+    )
 
 
 class Party(Event):
@@ -29,9 +36,83 @@ class Party(Event):
     company_id: str = Field(description="Factora company id of the party.")
     name: str = Field(description="Legal name (BT-27 / BT-44).")
     vat_id: str | None = Field(default=None, description="VAT identifier with country prefix (BT-31 / BT-48).")
+    tax_id: str | None = Field(
+        default=None, description="Other tax or legal registration id: SIREN, EIN, ABN... (BT-30 / BT-47)."
+    )
     address: PostalAddress = Field(description="Postal address of the party.")
     email: EmailStr | None = Field(default=None, description="Invoice contact e-mail (BT-43 / BT-58).")
     locale: Locale = Field(default="fr", description="Language the party reads its messages in.")
+
+
+class AllowanceCharge(Event):
+    """An allowance (discount) or a charge, on one line (BG-27 / BG-28) or on the whole document (BG-20 / BG-21).
+
+    Give either `amount`, or `percent` (with an optional `base_amount`, which defaults to the line's
+    quantity x price, or to the sum of line net amounts at document level).
+    """
+
+    amount: Decimal | None = Field(default=None, description="Amount without VAT (BT-92 / BT-99 / BT-136 / BT-141).")
+    base_amount: Decimal | None = Field(default=None, description="Base the percentage applies to (BT-93 / BT-137).")
+    percent: Decimal | None = Field(default=None, description="Percentage, e.g. 10 for 10 % (BT-94 / BT-138).")
+    reason: str | None = Field(default=None, description="Reason in words (BT-97 / BT-104 / BT-139 / BT-144).")
+    reason_code: str | None = Field(
+        default=None, description="UNTDID 5189 (allowances) or 7161 (charges) code (BT-98 / BT-105 / BT-140 / BT-145)."
+    )
+    vat_category: VatCategory | None = Field(
+        default=None, description="Document level only: VAT category of the allowance or charge (BT-95 / BT-102)."
+    )
+    vat_rate: Decimal | None = Field(
+        default=None, description="Document level only: VAT rate in percent (BT-96 / BT-103)."
+    )
+
+
+class PaymentMeans(Event):
+    """How the buyer is expected to pay (EN 16931 BG-16)."""
+
+    code: str = Field(
+        description=(
+            "UNTDID 4461 payment means code (BT-81): 30 credit transfer, 58 SEPA credit transfer, "
+            "49 direct debit, 59 SEPA direct debit, 48 bank card, 10 cash, 20 cheque."
+        )
+    )
+    text: str | None = Field(default=None, description="Payment means in words (BT-82).")
+    payment_id: str | None = Field(
+        default=None, description="Remittance information the buyer quotes when paying (BT-83)."
+    )
+    account_id: str | None = Field(default=None, description="Payee account: IBAN or account number (BT-84).")
+    account_name: str | None = Field(default=None, description="Payee account name (BT-85).")
+    bank_id: str | None = Field(default=None, description="Payee bank: BIC or branch id (BT-86).")
+
+
+class InvoiceReference(Event):
+    """The invoice a credit note corrects (EN 16931 BG-3)."""
+
+    number: str = Field(description="Preceding invoice number (BT-25).")
+    issue_date: date | None = Field(default=None, description="Preceding invoice issue date (BT-26).")
+    invoice_id: str | None = Field(default=None, description="Factora id of the preceding invoice, when known.")
+
+
+class SalesTaxLine(Event):
+    """A sales tax the seller states as it computed it (US state and local sales tax, Canadian PST/QST).
+
+    These taxes are not VAT: Factora carries them as supplied, as document-level charges outside
+    the VAT breakdown, and does not compute them.
+    """
+
+    jurisdiction: str = Field(description="Where the tax is due, e.g. US-CA, US-NY-NYC, CA-BC, CA-QC.")
+    name: str | None = Field(default=None, description="Name of the tax, e.g. State sales tax, PST, QST.")
+    taxable_amount: Decimal | None = Field(default=None, description="Amount the tax was computed on.")
+    rate: Decimal | None = Field(default=None, description="Rate in percent, as applied by the seller.")
+    amount: Decimal = Field(description="Tax amount, as computed by the seller.")
+
+
+class StatedTotals(Event):
+    """Totals as the partner's own system computed them; Factora refuses the invoice if its own differ."""
+
+    tax_exclusive: Decimal | None = Field(default=None, description="Total without VAT (BT-109).")
+    tax_total: Decimal | None = Field(default=None, description="Total VAT (BT-110).")
+    tax_inclusive: Decimal | None = Field(default=None, description="Total with VAT (BT-112).")
+    payable: Decimal | None = Field(default=None, description="Amount due for payment (BT-115).")
 
 
 class SubmittedLine(Event):
@@ -43,6 +124,10 @@ class SubmittedLine(Event):
     unit_price: Decimal = Field(description="Item net price, VAT excluded (BT-146).")
     vat_category: VatCategory = Field(default="S", description="VAT category code (BT-151).")
     vat_rate: Decimal = Field(description="VAT rate in percent (BT-152).")
+    allowances: list[AllowanceCharge] = Field(default_factory=list, description="Line allowances (BG-27).")
+    charges: list[AllowanceCharge] = Field(default_factory=list, description="Line charges (BG-28).")
+    item_id: str | None = Field(default=None, description="Seller's item identifier (BT-155).")
+    note: str | None = Field(default=None, description="Line note (BT-127).")
 
 
 class PartnerInvoiceSubmitted(Event):
@@ -59,6 +144,25 @@ class PartnerInvoiceSubmitted(Event):
     lines: list[SubmittedLine] = Field(description="At least one invoice line.")
     purchase_order: str | None = Field(default=None, description="Purchase order reference (BT-13).")
     note: str | None = Field(default=None, description="Free-text invoice note (BT-22).")
+    buyer_reference: str | None = Field(default=None, description="Buyer reference (BT-10).")
+    payment_terms: str | None = Field(default=None, description="Payment terms in words (BT-20).")
+    payment_means: PaymentMeans | None = Field(default=None, description="How to pay (BG-16).")
+    allowances: list[AllowanceCharge] = Field(
+        default_factory=list, description="Document-level allowances (BG-20); each needs a VAT category."
+    )
+    charges: list[AllowanceCharge] = Field(
+        default_factory=list, description="Document-level charges (BG-21); each needs a VAT category."
+    )
+    sales_tax: list[SalesTaxLine] = Field(
+        default_factory=list, description="US sales tax or Canadian PST/QST lines, as computed by the seller."
+    )
+    prepaid_amount: Decimal | None = Field(default=None, description="Amount already paid (BT-113).")
+    preceding_invoice: InvoiceReference | None = Field(
+        default=None, description="Credit notes (381): the invoice they correct (BG-3). Required for 381."
+    )
+    stated_totals: StatedTotals | None = Field(
+        default=None, description="The partner's own totals; a difference with Factora's is a BR-CO rejection."
+    )
 
 
 class RejectionReason(Event):
@@ -67,6 +171,9 @@ class RejectionReason(Event):
     rule: str = Field(description="Rule id, e.g. BR-16 or FX-SCHEMA.")
     field: str = Field(description="Path of the offending field, e.g. lines[0].quantity.")
     message: str = Field(description="Plain-language explanation and fix.")
+    messages: dict[str, str] | None = Field(
+        default=None, description="The same explanation in each language Factora writes in (fr, en)."
+    )
 
 
 class PartnerInvoiceRejected(Event):
@@ -89,6 +196,10 @@ class InvoiceLine(Event):
     net_amount: Decimal = Field(description="Line net amount (BT-131).")
     vat_category: VatCategory = Field(description="VAT category code (BT-151).")
     vat_rate: Decimal = Field(description="VAT rate in percent (BT-152).")
+    allowances: list[AllowanceCharge] = Field(default_factory=list, description="Line allowances (BG-27).")
+    charges: list[AllowanceCharge] = Field(default_factory=list, description="Line charges (BG-28).")
+    item_id: str | None = Field(default=None, description="Seller's item identifier (BT-155).")
+    note: str | None = Field(default=None, description="Line note (BT-127).")
 
 
 class VatBreakdown(Event):
@@ -109,6 +220,9 @@ class InvoiceTotals(Event):
     tax_total: Decimal = Field(description="Total VAT (BT-110).")
     tax_inclusive: Decimal = Field(description="Total with VAT (BT-112).")
     payable: Decimal = Field(description="Amount due for payment (BT-115).")
+    allowance_total: Decimal = Field(default=ZERO, description="Sum of document-level allowances (BT-107).")
+    charge_total: Decimal = Field(default=ZERO, description="Sum of document-level charges (BT-108).")
+    prepaid: Decimal = Field(default=ZERO, description="Amount already paid (BT-113).")
 
 
 class InvoiceDocument(Event):
@@ -127,6 +241,16 @@ class InvoiceDocument(Event):
     totals: InvoiceTotals = Field(description="Document totals.")
     purchase_order: str | None = Field(default=None, description="Purchase order reference (BT-13).")
     note: str | None = Field(default=None, description="Invoice note (BT-22).")
+    buyer_reference: str | None = Field(default=None, description="Buyer reference (BT-10).")
+    payment_terms: str | None = Field(default=None, description="Payment terms in words (BT-20).")
+    payment_means: PaymentMeans | None = Field(default=None, description="How to pay (BG-16).")
+    allowances: list[AllowanceCharge] = Field(default_factory=list, description="Document-level allowances (BG-20).")
+    charges: list[AllowanceCharge] = Field(
+        default_factory=list, description="Document-level charges (BG-21), supplied sales taxes included."
+    )
+    preceding_invoice: InvoiceReference | None = Field(
+        default=None, description="Credit notes: the invoice they correct (BG-3)."
+    )
 
 
 class InvoiceIssued(Event):
@@ -142,6 +266,24 @@ class InvoiceStatusChanged(Event):
     number: str = Field(description="Invoice number.")
     seller_company_id: str = Field(description="Seller company id.")
     buyer_company_id: str = Field(description="Buyer company id.")
-    status: Literal["issued", "sealed", "delivered", "sealing_failed", "withdrawn"] = Field(description="New status.")
+    status: Literal["issued", "sealed", "delivered", "sealing_failed", "withdrawn"] = Field(
+        description="Delivery status on the network (after this change)."
+    )
     partner_id: str | None = Field(default=None, description="Partner that submitted it, if any.")
     external_id: str | None = Field(default=None, description="The partner's reference, if any.")
+    buyer_status: BuyerStatus | None = Field(
+        default=None,
+        description=(
+            "Processing status set by the buyer (received, approved, on_hold, rejected, paid), once the buyer "
+            "has set one; a change of it alone also publishes this event."
+        ),
+    )
+    reason: str | None = Field(default=None, description="Why: the buyer's rejection or hold reason, a withdrawal's.")
+    changed_by: Literal["seller", "buyer", "network"] | None = Field(
+        default=None, description="Who made the change: the seller, the buyer, or the network itself."
+    )
+    type_code: Literal["380", "381"] | None = Field(default=None, description="380 invoice, 381 credit note.")
+    corrects_invoice_id: str | None = Field(
+        default=None, description="Credit notes: Factora id of the invoice they correct."
+    )
+    occurred_at: datetime | None = Field(default=None, description="When the change happened (UTC).")

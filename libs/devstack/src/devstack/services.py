@@ -46,6 +46,10 @@ def service_env(
     env["FACTORA_STATE_DIR"] = str(state_dir.resolve())
     env["IDENTITY_JWKS_URL"] = f"http://{LOCALHOST}:{ports['identity']}/.well-known/jwks.json"
     env["SIGNING_BASE_URL"] = f"http://{LOCALHOST}:{ports['signing']}"
+    # The local sandbox accepts the unsigned sample partner (`factora-stack sample-invoice`) for
+    # companies identity has not registered; services default to strict checks everywhere else.
+    env.setdefault("INVOICING_REQUIRE_PARTNER_SIGNATURE", "false")
+    env.setdefault("INVOICING_REQUIRE_CONNECTED_BUYER", "false")
     # Service logs land in files: flush each line so a crash leaves its last words there.
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

@@ -1,46 +1,46 @@
-"""Sealing results on real PostgreSQL: delivered invoices ask notifications to tell the buyer, failures are recorded."""
+"""Sealing results on real PostgreSQL: sealed then delivered, the buyer told by e-mail; failures recorded and told."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from contracts import catalogue
 from contracts.envelope import Envelope
-from contracts.examples import sample_partner_invoice
-from contracts.v1 import InvoiceSealed, InvoiceStatusChanged, PartnerInvoiceSubmitted, SealingFailed, SendRequested
+from contracts.v1 import InvoiceReference, InvoiceSealed, InvoiceStatusChanged, SealingFailed, SendRequested
 from invoicing.adapters.tables import InvoiceRecord
 from invoicing.service import handlers
-from servicekit.messaging_tables import OutboxMessage
 
 pytestmark = pytest.mark.integration
 
-CTX = handlers.Context(source="/factora/invoicing", signing_base_url="http://127.0.0.1:8003")
-
-# What services/notifications/src/notifications/templates/invoice-delivered/{fr,en}.* read (including the
-# shared layout). Hard-coded on purpose: invoicing must never import the notifications package.
-INVOICE_DELIVERED_PARAMS = {"seller_name", "invoice_number", "amount", "currency", "due_date", "document_url"}
+# What services/notifications/src/notifications/templates/<id>/{fr,en}.* read (including the shared layout).
+# Hard-coded on purpose: invoicing must never import the notifications package.
+TEMPLATE_PARAMS = {
+    "invoice-delivered": {"seller_name", "invoice_number", "amount", "currency", "due_date", "document_url"},
+    "credit-note-received": {
+        "seller_name",
+        "credit_note_number",
+        "invoice_number",
+        "amount",
+        "currency",
+        "document_url",
+    },
+    "invoice-status-changed": {"buyer_name", "invoice_number", "invoice_url", "reason", "status"},
+}
 # Parameters the templates test with {% if %}: None is an accepted value for them.
-OPTIONAL_PARAMS = {"due_date"}
+OPTIONAL_PARAMS = {"due_date", "reason"}
 
 
-async def issued_invoice(sessions, **changes: Any) -> tuple[PartnerInvoiceSubmitted, InvoiceRecord]:
-    event = sample_partner_invoice()
-    seller = event.seller.model_copy(update={"company_id": f"c-{uuid.uuid4().hex[:12]}"})
-    event = event.model_copy(update={"seller": seller, **changes})
-    envelope = Envelope.new(source="/partners/sample-erp", type=catalogue.PARTNER_INVOICE_SUBMITTED.schema_name)
-    async with sessions() as session, session.begin():
-        await handlers.accept_partner_invoice(CTX, event, envelope, session)
-    async with sessions() as session:
-        record = (
-            await session.exec(select(InvoiceRecord).where(InvoiceRecord.seller_company_id == seller.company_id))
-        ).one()
-    return event, record
+async def issued(world, **changes) -> tuple:
+    seller, buyer = await world.trading_pair()
+    key, key_id = await world.partner_key(seller)
+    event = world.submission(seller, buyer, **changes)
+    await world.submit(event, *world.signed(event, key, key_id))
+    (record,) = await world.invoices_of(seller)
+    return event, record, (key, key_id)
 
 
 def sealed_notice(record: InvoiceRecord) -> InvoiceSealed:
@@ -58,96 +58,94 @@ def sealed_notice(record: InvoiceRecord) -> InvoiceSealed:
     )
 
 
-async def handle(sessions, handler, event) -> list[OutboxMessage]:
+async def handle(world, handler, event):
     """Run a sealing-result handler in its own transaction; the outbox rows it wrote."""
-    async with sessions() as session:
-        before = set((await session.exec(select(OutboxMessage.id))).all())
-    envelope = Envelope.new(source="/factora/signing", type="test")
-    async with sessions() as session, session.begin():
-        await handler(CTX, event, envelope, session)
-    async with sessions() as session:
-        rows = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.created_at))).all()
-    return [row for row in rows if row.id not in before]
+    before = await world.outbox_ids()
+    async with world.sessions() as session, session.begin():
+        await handler(world.ctx, event, Envelope.new(source="/factora/signing", type="test"), session)
+    return await world.outbox_since(before)
 
 
-async def reload(sessions, record: InvoiceRecord) -> InvoiceRecord:
-    async with sessions() as session:
-        fresh = await session.get(InvoiceRecord, record.id)
-    assert fresh is not None
-    return fresh
+async def reload(world, record: InvoiceRecord) -> InvoiceRecord:
+    async with world.sessions() as session:
+        return await session.get(InvoiceRecord, record.id)
 
 
-async def test_a_sealed_invoice_becomes_delivered_and_the_buyer_is_told_by_email(invoicing_sessions):
-    event, record = await issued_invoice(invoicing_sessions)
+def check_params(request: SendRequested) -> None:
+    expected = TEMPLATE_PARAMS[request.template]
+    assert request.params.keys() >= expected
+    for name in expected - OPTIONAL_PARAMS:
+        assert request.params[name] not in (None, ""), name
+
+
+async def test_a_sealed_invoice_becomes_sealed_then_delivered_and_the_buyer_is_told_by_email(world):
+    event, record, _ = await issued(world)
     notice = sealed_notice(record)
 
-    rows = await handle(invoicing_sessions, handlers.mark_delivered, notice)
+    rows = await handle(world, handlers.mark_delivered, notice)
 
-    delivered = await reload(invoicing_sessions, record)
-    assert delivered.status == "delivered"
-    assert delivered.archive_id == notice.archive_id
-    assert delivered.updated_at > record.updated_at
-
-    by_topic = {row.topic: row for row in rows}
-    assert len(rows) == 2
-    status = InvoiceStatusChanged.model_validate_json(by_topic[catalogue.INVOICE_STATUS_CHANGED.name].payload)
-    assert (status.invoice_id, status.status) == (str(record.id), "delivered")
-
-    send_row = by_topic[catalogue.SEND_REQUESTED.name]
-    request = SendRequested.model_validate_json(send_row.payload)
-    assert request.template == "invoice-delivered"
-    assert request.channel == "email"
-    assert request.recipient == event.buyer.email
-    assert request.locale == event.buyer.locale
-    assert request.idempotency_key == f"invoice-delivered:{record.id}:buyer"
-    assert request.document_ref == notice.document_ref
-    assert request.tenant == event.buyer.company_id
-    assert send_row.key == request.idempotency_key
-    assert send_row.headers["factora_tenant"] == event.buyer.company_id
+    delivered = await reload(world, record)
+    assert (delivered.status, delivered.archive_id) == ("delivered", notice.archive_id)
+    assert delivered.sealed_at is not None and delivered.delivered_at is not None
+    statuses = [
+        InvoiceStatusChanged.model_validate_json(r.payload).status
+        for r in rows
+        if r.topic == catalogue.INVOICE_STATUS_CHANGED.name
+    ]
+    assert statuses == ["sealed", "delivered"]
+    sends = [SendRequested.model_validate_json(r.payload) for r in rows if r.topic == catalogue.SEND_REQUESTED.name]
+    # The invoice's buyer contact and the buyer's registered invoice recipient.
+    assert {s.recipient for s in sends} == {event.buyer.email, f"accounts-{record.buyer_company_id[:8]}@example.com"}
+    by_key = {s.idempotency_key: s for s in sends}
+    request = by_key[f"invoice-delivered:{record.id}:buyer"]
+    assert (request.template, request.channel, request.locale) == ("invoice-delivered", "email", event.buyer.locale)
+    assert request.document_ref == notice.document_ref and request.tenant == record.buyer_company_id
+    check_params(request)
+    assert Decimal(request.params["amount"]) == record.payable
+    assert request.params["document_url"].startswith("http://127.0.0.1:8003/archive/documents/")
 
 
-async def test_the_delivery_request_carries_every_parameter_the_notifications_template_reads(invoicing_sessions):
-    _, record = await issued_invoice(invoicing_sessions)
+async def test_a_sealed_credit_note_tells_the_buyer_with_the_credit_note_template(world):
+    event, invoice, (key, key_id) = await issued(world)
+    credit = world.submission(
+        invoice.seller_company_id,
+        invoice.buyer_company_id,
+        type_code="381",
+        lines=[event.lines[1]],
+        preceding_invoice=InvoiceReference(number=invoice.number),
+    )
+    await world.submit(credit, *world.signed(credit, key, key_id))
+    credit_note = next(r for r in await world.invoices_of(invoice.seller_company_id) if r.type_code == "381")
 
-    rows = await handle(invoicing_sessions, handlers.mark_delivered, sealed_notice(record))
+    rows = await handle(world, handlers.mark_delivered, sealed_notice(credit_note))
 
-    (send_row,) = [row for row in rows if row.topic == catalogue.SEND_REQUESTED.name]
-    params = SendRequested.model_validate_json(send_row.payload).params
-    assert params.keys() >= INVOICE_DELIVERED_PARAMS
-    for name in INVOICE_DELIVERED_PARAMS - OPTIONAL_PARAMS:
-        assert params[name] not in (None, ""), name
-    # Values in the shapes the template's filters accept: a decimal amount, an ISO currency, an http(s) link.
-    assert Decimal(params["amount"]) == record.payable
-    assert params["currency"] == "EUR"
-    assert params["document_url"].startswith("http://127.0.0.1:8003/archive/documents/")
-    assert params["invoice_number"] == record.number
-
-
-async def test_without_a_buyer_email_the_invoice_is_delivered_but_nobody_is_emailed(invoicing_sessions):
-    event = sample_partner_invoice()
-    _, record = await issued_invoice(invoicing_sessions, buyer=event.buyer.model_copy(update={"email": None}))
-
-    rows = await handle(invoicing_sessions, handlers.mark_delivered, sealed_notice(record))
-
-    assert [row.topic for row in rows] == [catalogue.INVOICE_STATUS_CHANGED.name]
-    assert (await reload(invoicing_sessions, record)).status == "delivered"
+    sends = [SendRequested.model_validate_json(r.payload) for r in rows if r.topic == catalogue.SEND_REQUESTED.name]
+    assert sends and {s.template for s in sends} == {"credit-note-received"}
+    check_params(sends[0])
+    assert (sends[0].params["credit_note_number"], sends[0].params["invoice_number"]) == (
+        credit_note.number,
+        invoice.number,
+    )
 
 
-async def test_a_sealed_notice_for_an_unknown_invoice_changes_nothing(invoicing_sessions):
-    _, record = await issued_invoice(invoicing_sessions)
+async def test_a_sealed_notice_for_an_unknown_invoice_changes_nothing(world):
+    _, record, _ = await issued(world)
     stranger = sealed_notice(record).model_copy(update={"invoice_id": str(uuid.uuid4())})
 
-    assert await handle(invoicing_sessions, handlers.mark_delivered, stranger) == []
-    assert (await reload(invoicing_sessions, record)).status == "issued"
+    assert await handle(world, handlers.mark_delivered, stranger) == []
+    assert (await reload(world, record)).status == "issued"
 
 
-async def test_a_sealing_failure_is_recorded_and_announced(invoicing_sessions):
-    _, record = await issued_invoice(invoicing_sessions)
+async def test_a_sealing_failure_is_recorded_announced_and_told_to_the_seller(world):
+    _, record, _ = await issued(world)
     failure = SealingFailed(invoice_id=str(record.id), reason="font missing", retryable=False)
 
-    rows = await handle(invoicing_sessions, handlers.mark_sealing_failed, failure)
+    rows = await handle(world, handlers.mark_sealing_failed, failure)
 
-    assert (await reload(invoicing_sessions, record)).status == "sealing_failed"
-    (row,) = rows
-    status = InvoiceStatusChanged.model_validate_json(row.payload)
-    assert (status.invoice_id, status.status) == (str(record.id), "sealing_failed")
+    assert (await reload(world, record)).status == "sealing_failed"
+    by_topic = {row.topic: row for row in rows}
+    status = InvoiceStatusChanged.model_validate_json(by_topic[catalogue.INVOICE_STATUS_CHANGED.name].payload)
+    assert (status.status, status.reason, status.changed_by) == ("sealing_failed", "font missing", "network")
+    request = SendRequested.model_validate_json(by_topic[catalogue.SEND_REQUESTED.name].payload)
+    assert request.template == "invoice-status-changed" and request.params["status"] == "sealing_failed"
+    check_params(request)

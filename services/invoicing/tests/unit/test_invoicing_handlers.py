@@ -43,10 +43,10 @@ def only_outbox_rows(session: RecordingSession) -> list[OutboxMessage]:
     return session.added
 
 
-async def test_an_invalid_submission_stages_only_a_rejection_with_its_reasons():
+async def test_an_unsigned_submission_stages_only_a_rejection_and_is_never_read_further():
     event = sample_partner_invoice().model_copy(update={"currency": "eur"})
     env = envelope()
-    session = RecordingSession()
+    session = RecordingSession()  # has no query methods: any lookup would fail the test
 
     await handlers.accept_partner_invoice(CTX, event, env, session)  # type: ignore[arg-type]
 
@@ -56,7 +56,9 @@ async def test_an_invalid_submission_stages_only_a_rejection_with_its_reasons():
     rejected = PartnerInvoiceRejected.model_validate_json(row.payload)
     assert rejected.submission_event_id == env.id
     assert (rejected.partner_id, rejected.external_id) == (event.partner_id, event.external_id)
-    assert [(r.rule, r.field) for r in rejected.reasons] == [("BR-5", "currency")]
+    # Authentication comes first: the content (here an invalid currency) is not even validated.
+    assert [(r.rule, r.field) for r in rejected.reasons] == [("FX-AUTH-1", "headers.factora_signature")]
+    assert set(rejected.reasons[0].messages or {}) == {"fr", "en"}
     assert row.headers["factora_tenant"] == "c-s"
 
 

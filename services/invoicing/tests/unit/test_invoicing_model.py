@@ -145,3 +145,59 @@ def test_document_carries_the_submission_parties_dates_and_identity():
 )
 def test_money_rounds_half_up_away_from_zero(value, expected):
     assert money(Decimal(value)) == Decimal(expected)
+
+
+def test_line_allowances_and_charges_by_amount_or_percentage_change_the_line_net_amount():
+    item = line(
+        "3", "10", allowances=[{"percent": "10", "reason": "volume"}], charges=[{"amount": "1.25", "reason": "box"}]
+    )
+    (computed,) = build_invoice(submission([item]), invoice_id="i", number="F-1").lines
+
+    # 3 x 10 = 30.00 ; - 10 % (3.00) ; + 1.25 = 28.25
+    assert computed.net_amount == Decimal("28.25")
+    assert computed.allowances[0].amount == Decimal("3.00") and computed.allowances[0].base_amount == Decimal("30.00")
+
+
+def test_document_allowances_and_charges_fall_in_the_vat_row_of_their_category():
+    invoice = build_invoice(
+        submission(
+            [line("1", "100", "S", "20"), line("1", "50", "S", "10")],
+            allowances=[{"amount": "10", "reason": "gesture", "vat_category": "S", "vat_rate": "20"}],
+            charges=[{"percent": "10", "reason": "rush", "vat_category": "S", "vat_rate": "10"}],
+            prepaid_amount="20",
+        ),
+        invoice_id="i",
+        number="F-1",
+    )
+
+    rows = {row.rate: row for row in invoice.vat_breakdown}
+    assert (rows[Decimal("20")].taxable_amount, rows[Decimal("20")].tax_amount) == (Decimal("90.00"), Decimal("18.00"))
+    # The 10 % charge applies to the sum of line net amounts (150.00) -> 15.00 in the 10 % row.
+    assert (rows[Decimal("10")].taxable_amount, rows[Decimal("10")].tax_amount) == (Decimal("65.00"), Decimal("6.50"))
+    totals = invoice.totals
+    assert (totals.line_total, totals.allowance_total, totals.charge_total) == (
+        Decimal("150.00"),
+        Decimal("10.00"),
+        Decimal("15.00"),
+    )
+    assert (totals.tax_exclusive, totals.tax_total, totals.tax_inclusive) == (
+        Decimal("155.00"),
+        Decimal("24.50"),
+        Decimal("179.50"),
+    )
+    assert (totals.prepaid, totals.payable) == (Decimal("20.00"), Decimal("159.50"))
+
+
+def test_supplied_sales_taxes_are_carried_as_charges_outside_vat_and_not_recomputed():
+    invoice = build_invoice(
+        submission(
+            [line("2", "50", "O", "0")],
+            sales_tax=[{"jurisdiction": "US-NY", "rate": "8.875", "taxable_amount": "100", "amount": "8.88"}],
+        ),
+        invoice_id="i",
+        number="F-1",
+    )
+
+    (charge,) = invoice.charges
+    assert (charge.amount, charge.vat_category, charge.reason) == (Decimal("8.88"), "O", "Sales tax (US-NY)")
+    assert invoice.totals.tax_total == Decimal("0.00") and invoice.totals.payable == Decimal("108.88")

@@ -1,24 +1,33 @@
-"""Invoice persistence: numbering under a row lock, lookups scoped to a company."""
+"""Invoice persistence: numbering under a row lock, lookups always scoped to a company, list filters."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from invoicing.adapters.tables import InvoiceRecord, NumberSeries
 
+SeriesKind = Literal["invoice", "credit_note", "receipt"]
+# Invoices keep the bare year as series key (the first numbers were issued so); the others get a prefix.
+SERIES_PREFIX: dict[str, tuple[str, str]] = {"invoice": ("", "F"), "credit_note": ("C", "C"), "receipt": ("R", "R")}
 
-async def next_number(session: AsyncSession, seller_company_id: str, year: int) -> str:
+
+async def next_number(session: AsyncSession, seller_company_id: str, year: int, kind: SeriesKind = "invoice") -> str:
     """Take the next number of the seller's yearly series inside the caller's transaction.
 
     The series row is locked until the transaction ends, so concurrent issuers queue and a
     rolled-back issue leaves no gap.
     """
-    series = str(year)
+    key_prefix, number_prefix = SERIES_PREFIX[kind]
+    series = f"{key_prefix}{year}"
     await session.execute(
         insert(NumberSeries)
         .values(seller_company_id=seller_company_id, series=series, next_value=1)
@@ -34,7 +43,7 @@ async def next_number(session: AsyncSession, seller_company_id: str, year: int) 
     value = row.next_value
     row.next_value = value + 1
     session.add(row)
-    return f"F{series}-{value:06d}"
+    return f"{number_prefix}{year}-{value:06d}"
 
 
 async def find_partner_invoice(session: AsyncSession, seller_company_id: str, external_id: str) -> InvoiceRecord | None:
@@ -49,32 +58,128 @@ async def find_partner_invoice(session: AsyncSession, seller_company_id: str, ex
     ).first()
 
 
-async def get_invoice(session: AsyncSession, invoice_id: str) -> InvoiceRecord | None:
+async def find_by_number(
+    session: AsyncSession, seller_company_id: str, number: str, *, lock: bool = False
+) -> InvoiceRecord | None:
+    """One of the seller's issued documents by its number."""
+    query = select(InvoiceRecord).where(
+        InvoiceRecord.seller_company_id == seller_company_id, InvoiceRecord.number == number
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def get_invoice(
+    session: AsyncSession, invoice_id: str | uuid.UUID, *, lock: bool = False
+) -> InvoiceRecord | None:
     """An invoice by id, unscoped: for internal event handling only."""
-    return await session.get(InvoiceRecord, uuid.UUID(invoice_id))
+    try:
+        key = invoice_id if isinstance(invoice_id, uuid.UUID) else uuid.UUID(invoice_id)
+    except ValueError:
+        return None
+    if lock:
+        return (await session.exec(select(InvoiceRecord).where(InvoiceRecord.id == key).with_for_update())).first()
+    return await session.get(InvoiceRecord, key)
+
+
+def _visible(company_id: str):  # type: ignore[no-untyped-def]
+    """Sent by the company (drafts included), or received by it (never a draft)."""
+    return or_(
+        InvoiceRecord.seller_company_id == company_id,
+        (InvoiceRecord.buyer_company_id == company_id) & (InvoiceRecord.status != "draft"),  # type: ignore[operator]
+    )
+
+
+async def invoice_visible_to(
+    session: AsyncSession, company_id: str, invoice_id: uuid.UUID, *, lock: bool = False
+) -> InvoiceRecord | None:
+    """One invoice if the company is its seller, or its buyer once issued; None otherwise (the caller answers 404)."""
+    query = select(InvoiceRecord).where(InvoiceRecord.id == invoice_id, _visible(company_id))
+    if lock:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """What a list asks for; every field narrows the result."""
+
+    role: Literal["any", "sent", "received"] = "any"
+    statuses: tuple[str, ...] = ()
+    buyer_statuses: tuple[str, ...] = ()
+    type_code: str | None = None
+    counterparty: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    include_withdrawn: bool = False
+    corrects_invoice_id: uuid.UUID | None = None
+
+
+async def list_invoices(
+    session: AsyncSession, company_id: str, flt: InvoiceFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list[InvoiceRecord], int]:
+    """A page of the company's invoices (newest first) and how many match in all."""
+    conditions = [_visible(company_id)]
+    if flt.role == "sent":
+        conditions.append(InvoiceRecord.seller_company_id == company_id)
+    elif flt.role == "received":
+        conditions.append(InvoiceRecord.buyer_company_id == company_id)
+    if flt.statuses:
+        conditions.append(InvoiceRecord.status.in_(flt.statuses))  # type: ignore[attr-defined]
+    elif not flt.include_withdrawn:
+        # Working lists leave withdrawn documents out; the archive view (or status=withdrawn) shows them.
+        conditions.append(InvoiceRecord.status != "withdrawn")
+    if flt.buyer_statuses:
+        conditions.append(InvoiceRecord.buyer_status.in_(flt.buyer_statuses))  # type: ignore[union-attr]
+    if flt.type_code:
+        conditions.append(InvoiceRecord.type_code == flt.type_code)
+    if flt.counterparty:
+        conditions.append(
+            or_(
+                (InvoiceRecord.seller_company_id == company_id) & (InvoiceRecord.buyer_company_id == flt.counterparty),
+                (InvoiceRecord.buyer_company_id == company_id) & (InvoiceRecord.seller_company_id == flt.counterparty),
+            )
+        )
+    if flt.issued_from:
+        conditions.append(InvoiceRecord.issue_date >= flt.issued_from)  # type: ignore[operator]
+    if flt.issued_to:
+        conditions.append(InvoiceRecord.issue_date <= flt.issued_to)  # type: ignore[operator]
+    if flt.amount_min is not None:
+        conditions.append(InvoiceRecord.payable >= flt.amount_min)
+    if flt.amount_max is not None:
+        conditions.append(InvoiceRecord.payable <= flt.amount_max)
+    if flt.corrects_invoice_id:
+        conditions.append(InvoiceRecord.corrects_invoice_id == flt.corrects_invoice_id)
+    total = (await session.exec(select(func.count()).select_from(InvoiceRecord).where(*conditions))).one()
+    rows = (
+        await session.exec(
+            select(InvoiceRecord)
+            .where(*conditions)
+            .order_by(InvoiceRecord.created_at.desc(), InvoiceRecord.id.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return list(rows), int(total)
 
 
 async def invoices_visible_to(session: AsyncSession, company_id: str, limit: int = 100) -> list[InvoiceRecord]:
-    """Invoices the company sent or received, newest first."""
+    """Invoices the company sent or received, newest first (withdrawn ones left out)."""
+    rows, _ = await list_invoices(session, company_id, InvoiceFilter(), limit=limit)
+    return rows
+
+
+async def credit_notes_of(session: AsyncSession, invoice_id: uuid.UUID) -> list[InvoiceRecord]:
+    """The credit notes (drafts included) that correct an invoice."""
     return list(
         (
             await session.exec(
                 select(InvoiceRecord)
-                .where(or_(InvoiceRecord.seller_company_id == company_id, InvoiceRecord.buyer_company_id == company_id))
-                .order_by(InvoiceRecord.created_at.desc())  # type: ignore[attr-defined]
-                .limit(limit)
+                .where(InvoiceRecord.corrects_invoice_id == invoice_id)
+                .order_by(InvoiceRecord.created_at)  # type: ignore[arg-type]
             )
         ).all()
     )
-
-
-async def invoice_visible_to(session: AsyncSession, company_id: str, invoice_id: uuid.UUID) -> InvoiceRecord | None:
-    """One invoice if the company is its seller or buyer; None otherwise (the caller answers 404)."""
-    return (
-        await session.exec(
-            select(InvoiceRecord).where(
-                InvoiceRecord.id == invoice_id,
-                or_(InvoiceRecord.seller_company_id == company_id, InvoiceRecord.buyer_company_id == company_id),
-            )
-        )
-    ).first()
