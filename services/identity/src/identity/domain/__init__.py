@@ -1,0 +1,1 @@
+"""Identity's pure rules: password policy, rights, throttling, codes; no I/O."""
