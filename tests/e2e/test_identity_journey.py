@@ -6,67 +6,23 @@ catcher; every link is read from the e-mail the catcher received.
 
 from __future__ import annotations
 
-import re
-import time
 import uuid
 
 import httpx
-import pyotp
 import pytest
+
+from factora_testing.identity_flows import (
+    bearer,
+    enrol_totp,
+    link_token,
+    plain_text,
+    sign_in_with_totp,
+    sign_up_and_confirm,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "lampe de chevet bleue au grenier"
 COLLEAGUE_PASSWORD = "un grand bol de chocolat chaud le matin"
-TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_\-]+)")
-
-
-def plain_text(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-async def link_token(smtp_catcher, recipient: str, subject_words: tuple[str, ...]) -> str:
-    """The token of the e-mailed link whose subject has one of `subject_words` (fr or en)."""
-    message = await smtp_catcher.wait_for(
-        lambda m: recipient in m.get("To", "").lower() and any(w in m["Subject"].lower() for w in subject_words),
-        timeout=90,
-    )
-    found = TOKEN_IN_LINK.search(plain_text(message))
-    assert found, plain_text(message)
-    return found.group(1)
-
-
-def totp_at_step(secret: str, step: int) -> str:
-    return pyotp.TOTP(secret).at(step * 30)
-
-
-async def sign_in_with_totp(api: httpx.AsyncClient, email: str, password: str, secret: str, step: int) -> dict:
-    first = await api.post("/login", json={"email": email, "password": password})
-    assert first.status_code == 200 and first.json()["status"] == "mfa_required", first.text
-    second = await api.post(
-        "/login/mfa/verify", json={"mfa_token": first.json()["mfa_token"], "code": totp_at_step(secret, step)}
-    )
-    assert second.status_code == 200, second.text
-    return second.json()
-
-
-async def enrol_totp(api: httpx.AsyncClient, email: str, password: str) -> tuple[str, dict, int]:
-    """First sign-in: password, choose the authenticator app, confirm with a code. Returns secret, tokens, step."""
-    first = await api.post("/login", json={"email": email, "password": password})
-    assert first.status_code == 200 and first.json()["status"] == "mfa_enrolment_required", first.text
-    mfa_token = first.json()["mfa_token"]
-    setup = await api.post("/login/mfa/enrol", json={"mfa_token": mfa_token, "method": "totp"})
-    assert setup.status_code == 200, setup.text
-    secret = setup.json()["secret"]
-    assert setup.json()["otpauth_uri"].startswith("otpauth://totp/") and setup.json()["qr_svg"]
-    step = int(time.time() // 30)
-    done = await api.post("/login/mfa/enrol/confirm", json={"mfa_token": mfa_token, "code": totp_at_step(secret, step)})
-    assert done.status_code == 200, done.text
-    assert len(done.json()["recovery_codes"]) == 10
-    return secret, done.json(), step
-
-
-def bearer(tokens: dict) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 async def test_sign_up_to_admin_transfer_on_the_real_stack(running_network, smtp_catcher):
@@ -74,22 +30,7 @@ async def test_sign_up_to_admin_transfer_on_the_real_stack(running_network, smtp
     colleague_email = f"comptable-{uuid.uuid4().hex[:8]}@atelier-lumiere.example"
     async with httpx.AsyncClient(base_url=running_network.service_url("identity"), timeout=30) as api:
         # Sign-up, then the confirmation link from the e-mail.
-        signed_up = await api.post(
-            "/signup",
-            json={
-                "company": {
-                    "legal_name": "Atelier Lumière SARL",
-                    "country": "FR",
-                    "vat_id": "FR40303265045",
-                    "address": {"line1": "12 rue des Lilas", "postcode": "69003", "city": "Lyon"},
-                    "locale": "fr",
-                },
-                "user": {"email": admin_email, "full_name": "Camille Martin", "password": PASSWORD},
-            },
-        )
-        assert signed_up.status_code == 202, signed_up.text
-        token = await link_token(smtp_catcher, admin_email, ("confirm", "adresse"))
-        assert (await api.post("/signup/verify-email", json={"token": token})).status_code == 200
+        await sign_up_and_confirm(api, smtp_catcher, admin_email, PASSWORD)
 
         # First sign-in: the administrator chooses TOTP, then signs in again with a generated code.
         secret, _, step = await enrol_totp(api, admin_email, PASSWORD)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import subprocess
-import sys
 import uuid
 from decimal import Decimal
 
@@ -23,6 +20,7 @@ from pyhanko_certvalidator import ValidationContext
 from contracts import catalogue
 from contracts.envelope import Envelope
 from contracts.examples import SAMPLE_BUYER_ID, partner_key, sample_partner_invoice
+from factora_testing.identity_flows import dev_token
 from factora_testing.kafka_io import publish_event, publish_raw, wait_for_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -47,19 +45,6 @@ async def wait_for_row(network, service: str, query: str, *args, timeout_s: floa
             return row
         await asyncio.sleep(0.25)
     raise TimeoutError(f"{service}: no row for {query} {args}")
-
-
-def dev_token(network, company_id: str) -> str:
-    """An access token minted by identity's operator command (the real signing key, via its database)."""
-    out = subprocess.run(
-        [sys.executable, "-m", "identity.manage", "dev-token", "--company", company_id],
-        env={**os.environ, **network.env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return out.stdout.strip()
 
 
 async def test_partner_invoice_is_sealed_archived_and_emailed_once(running_network, kafka_broker, smtp_catcher):

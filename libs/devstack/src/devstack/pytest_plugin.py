@@ -40,6 +40,7 @@ from devstack.services import ServiceFailedError, ServiceSupervisor, default_com
 from devstack.smtp_catcher import SmtpCatcher
 from devstack.state import StateFile, stop_recorded
 from devstack.topics import ensure_topics
+from devstack.trace_collector import TraceCollector
 
 T = TypeVar("T")
 PRIVATE_PREFIX = "test-stack-"
@@ -322,6 +323,32 @@ def smtp_catcher(test_stack_dir: Path, devstack_layout: StackLayout) -> Iterator
     catcher.stop()
 
 
+# --------------------------------------------------------------------------- traces
+
+
+@pytest.fixture(scope="session")
+def trace_collector(test_stack_dir: Path) -> Iterator[TraceCollector]:
+    """OTLP/HTTP receiver every service of `running_network` exports its spans to.
+
+    `.spans()`, `.trace(trace_id)`, `await .wait_for_async(condition)`; the spans are also
+    appended to <test_stack_dir>/traces/spans.jsonl.
+    """
+    collector = TraceCollector(spans_file=test_stack_dir / "traces" / "spans.jsonl")
+    collector.start()
+    _REAL_SERVERS.append(f"OTLP/HTTP trace receiver on {collector.endpoint}, spans in {collector.spans_file}")
+    yield collector
+    collector.stop()
+
+
+def _tracing_env(collector: TraceCollector) -> dict[str, str]:
+    # The services' spans go to the session's receiver whatever the developer's shell says;
+    # a sampler or SDK switch from the shell would make the tracing tests meaningless.
+    env = collector.exporter_env()
+    env["OTEL_TRACES_SAMPLER"] = ""  # empty: servicekit's default sampler (no orphan database spans)
+    env["OTEL_SDK_DISABLED"] = "false"
+    return env
+
+
 # --------------------------------------------------------------------------- services
 
 
@@ -392,10 +419,13 @@ def start_network(
     command: Callable[[str], list[str]] = default_command,
     ready_timeout: float | None = None,
     ports: Mapping[str, int] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> RunningNetwork:
     """Start services as subprocesses and wait until each answers /health/ready.
 
-    Raises ServiceFailedError carrying the tail of the failing service's log.
+    `extra_env` is laid over the services' environment last (e.g. the OTEL_* variables that
+    send their spans to a TraceCollector). Raises ServiceFailedError carrying the tail of the
+    failing service's log.
     """
     ports = dict(ports) if ports else {s: ports_for_tests().service(s) for s in SERVICES}
     state_dir = stack_dir / "state"
@@ -412,6 +442,7 @@ def start_network(
     for var in ("SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_TLS"):
         # The catcher takes plain, unauthenticated SMTP whatever the developer's shell says.
         env.pop(var, None)
+    env.update(extra_env or {})
     timeout = ready_timeout or float(os.environ.get("FACTORA_TEST_READY_TIMEOUT", "120"))
     supervisor = ServiceSupervisor(
         env=env,
@@ -444,8 +475,12 @@ def running_network(
     postgres_server: PostgresServer,
     kafka_broker: KafkaHandle,
     smtp_catcher: SmtpCatcher,
+    trace_collector: TraceCollector,
 ) -> Iterator[RunningNetwork]:
-    """identity, invoicing, signing, notifications, support on ports 28001..28005, all ready."""
+    """identity, invoicing, signing, notifications, support on ports 28001..28005, all ready.
+
+    Their spans are exported to the session's `trace_collector`.
+    """
     try:
         network = start_network(
             stack_dir=test_stack_dir,
@@ -453,6 +488,7 @@ def running_network(
             kafka=kafka_broker,
             smtp=smtp_catcher,
             ports={s: devstack_layout.ports.service(s) for s in SERVICES},
+            extra_env=_tracing_env(trace_collector),
         )
     except (ServiceFailedError, StackError) as exc:
         _fail(exc)

@@ -15,6 +15,7 @@ from devstack.config import LOCALHOST, SERVICES, Ports, dev_ports, kafka_home, r
 from devstack.errors import StackError
 from devstack.infra import Infra
 from devstack.ports import ensure_port_free
+from devstack.prometheus import LocalPrometheus, observability_dir, prometheus_binary, prometheus_port
 from devstack.services import ServiceFailedError, ServiceSupervisor, service_env
 from devstack.state import StateFile
 
@@ -35,6 +36,8 @@ class StackRun:
     ports: Ports = field(default_factory=dev_ports)
     infra: Infra | None = None
     supervisor: ServiceSupervisor | None = None
+    prometheus: LocalPrometheus | None = None
+    prometheus_note: str = ""
     started: float = field(default_factory=time.monotonic)
     began: bool = False
 
@@ -69,8 +72,45 @@ class StackRun:
         self.infra.preflight()
         for name in self.names:
             ensure_port_free(self.ports.services[name])
+        self._prepare_prometheus()
         self.state.begin("up" if self.with_services else "infra", {"state_dir": str(self.state_dir)})
         self.began = True
+
+    def _prepare_prometheus(self) -> None:
+        """A local Prometheus scraping the services, when one is installed and not switched off."""
+        if not self.names:
+            return
+        if os.environ.get("FACTORA_PROMETHEUS", "").strip().lower() in ("0", "off", "false", "no"):
+            self.prometheus_note = "off (FACTORA_PROMETHEUS)"
+            return
+        binary = prometheus_binary()
+        if binary is None:
+            self.prometheus_note = "not installed (apt-get install prometheus), so not started"
+            return
+        port = prometheus_port()
+        ensure_port_free(port)
+        self.prometheus = LocalPrometheus(
+            binary=binary,
+            source_dir=observability_dir(self.root),
+            state_dir=self.state_dir,
+            port=port.port,
+            service_ports={s: self.ports.service(s) for s in SERVICES},
+            log_path=self.state_dir / "logs" / "prometheus.log",
+        )
+
+    async def _start_prometheus(self) -> None:
+        if self.prometheus is None:
+            return
+        try:
+            await self.prometheus.start()
+        except StackError as exc:
+            # Metrics are a convenience locally: the network runs without them.
+            say(f"Prometheus did not start, running without it: {exc}")
+            self.prometheus_note = f"failed to start (see {self.prometheus.process.log_path})"
+            await self.prometheus.stop()
+            self.prometheus = None
+            return
+        self.state.record("prometheus", self.prometheus.process.pid, str(self.prometheus.config_path))
 
     async def start(self, stop: asyncio.Event) -> None:
         """Start infra then services, print the summary, supervise until stop is set."""
@@ -89,6 +129,7 @@ class StackRun:
         infra_done = time.monotonic()
         if self.names:
             await self._start_services()
+            await self._start_prometheus()
         self._print_summary(infra_done)
         if self.supervisor:
             await self.supervisor.supervise(stop)
@@ -138,6 +179,13 @@ class StackRun:
             note = "   (not ready yet: see its log)" if name in waiting else ""
             lines.append(f"  {name:<16}  API {url}   docs {url}/docs{note}")
         lines += self.infra.summary()
+        if self.prometheus is not None:
+            lines.append(
+                f"  Prometheus        {self.prometheus.url}   (scrapes the services every 15 s; alert rules "
+                "from deploy/observability)"
+            )
+        elif self.prometheus_note:
+            lines.append(f"  Prometheus        {self.prometheus_note}; metrics at <service API>/metrics")
         lines.append(f"  Logs              {self.state_dir / 'logs'}")
         lines.append("Ctrl-C stops everything (or `factora-stack down` from another shell).")
         print("\n".join(lines), flush=True)
@@ -145,10 +193,13 @@ class StackRun:
             services={n: self.ports.service(n) for n in self.names},
             bootstrap=self.infra.bootstrap,
             smtp=list(self.infra.smtp_address) if self.infra.smtp_address else None,
+            prometheus=self.prometheus.url if self.prometheus else None,
         )
 
     async def shutdown(self) -> None:
-        """Services first (they flush outboxes), then SMTP, PostgreSQL, Kafka."""
+        """Prometheus, then services (they flush outboxes), then SMTP, PostgreSQL, Kafka."""
+        if self.prometheus is not None:
+            await self.prometheus.stop()
         if self.supervisor is not None:
             await self.supervisor.stop_all()
         if self.infra is not None:

@@ -72,6 +72,14 @@ async def _service(name: str, expected: bool) -> Check:
     return Check(name, url, ok, "ready" if ok else "not ready", expected)
 
 
+async def _prometheus(url: str | None) -> Check:
+    # Optional: only a stack that started one (Prometheus installed) expects it.
+    if not url:
+        return Check("prometheus", "-", False, "not started by this stack", expected=False)
+    ok = await http_ready(f"{url}/-/ready", timeout=2)
+    return Check("prometheus", url, ok, "ready" if ok else "not ready")
+
+
 async def collect() -> tuple[dict, list[Check]]:
     """The recorded state and a check of every part, probed concurrently."""
     state = StateFile(state_dir())
@@ -83,6 +91,7 @@ async def collect() -> tuple[dict, list[Check]]:
         *(_database(s) for s in SERVICES),
         _smtp(),
         *(_service(s, services_expected) for s in SERVICES),
+        _prometheus(data.get("prometheus") if owner else None),
     )
     return {"owner": owner, **data}, list(checks)
 

@@ -29,7 +29,7 @@ from contracts.envelope import Envelope, EnvelopeError
 from servicekit.db import SessionFactory
 from servicekit.errors import PermanentError, TransientError
 from servicekit.inbox import claim_message
-from servicekit.metrics import DEAD_LETTERED, HANDLER_RETRIES, MESSAGES_CONSUMED
+from servicekit.metrics import DEAD_LETTERED, EVENT_AGE, HANDLER_RETRIES, MESSAGES_CONSUMED
 from servicekit.producer import SafeProducer
 from servicekit.settings import KafkaSettings
 
@@ -154,6 +154,8 @@ def subscribe_event(
         except EnvelopeError as exc:
             await reject_invalid(message, None, str(exc))
             return
+        # Time from the producer's event to this consumer: the per-hop latency of the pipeline.
+        EVENT_AGE.labels(spec.name).observe(max(0.0, (datetime.now(UTC) - envelope.time).total_seconds()))
         try:
             event = spec.schema.model_validate_json(message.body)
         except ValidationError as exc:

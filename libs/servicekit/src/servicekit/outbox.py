@@ -16,8 +16,9 @@ from contracts.catalogue import TopicSpec
 from contracts.envelope import Envelope
 from servicekit.db import SessionFactory
 from servicekit.messaging_tables import OutboxMessage
-from servicekit.metrics import OUTBOX_PUBLISHED
+from servicekit.metrics import OUTBOX_PUBLISH_DELAY, OUTBOX_PUBLISHED, OUTBOX_RELAY_FAILURES
 from servicekit.producer import SafeProducer
+from servicekit.telemetry import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def current_traceparent() -> str | None:
     """The W3C traceparent of the active span, so the relay's publish joins the same trace."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    return carrier.get("traceparent")
+    return carrier.get(TRACEPARENT)
 
 
 def add_to_outbox(
@@ -67,7 +68,8 @@ class OutboxRelay:
 
     Rows are claimed with FOR UPDATE SKIP LOCKED, so several relays (replicas) never
     publish the same row concurrently; a crash between publish and commit republishes the
-    row, which consumers absorb through their inbox.
+    row, which consumers absorb through their inbox. Each record is published in a PRODUCER
+    span whose parent is the trace context stored with its row (see SafeProducer.send_batch).
     """
 
     def __init__(
@@ -109,12 +111,15 @@ class OutboxRelay:
             if not rows:
                 return 0
             await self._producer.send_batch([(row.topic, row.key, row.headers, row.payload) for row in rows])
+            published_at = datetime.now(UTC)
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([row.id for row in rows]))  # type: ignore[attr-defined]
-                .values(published_at=datetime.now(UTC), attempts=OutboxMessage.attempts + 1)
+                .values(published_at=published_at, attempts=OutboxMessage.attempts + 1)
             )
         OUTBOX_PUBLISHED.inc(len(rows))
+        for row in rows:
+            OUTBOX_PUBLISH_DELAY.labels(row.topic).observe(max(0.0, (published_at - row.created_at).total_seconds()))
         return len(rows)
 
     async def backlog(self) -> tuple[int, float]:
@@ -141,6 +146,7 @@ class OutboxRelay:
                 published = await self.publish_pending()
                 delay = self._poll_interval_s
             except Exception as exc:
+                OUTBOX_RELAY_FAILURES.inc()
                 log.warning("outbox relay pass failed, retrying: %s", exc)
                 published = 0
                 delay = min(delay * 2, 10.0)

@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from contracts.catalogue import TopicSpec
 from servicekit.consumer import ConsumerRuntime, Handler, InvalidHandler, subscribe_event
 from servicekit.db import database_is_ready, make_engine, make_session_factory
+from servicekit.lag import ConsumerLagMonitor, broker_subscriptions
 from servicekit.outbox import OutboxRelay
 from servicekit.producer import SafeProducer
 from servicekit.settings import ServiceSettings
@@ -47,6 +48,10 @@ class ServiceRuntime:
             description=f"Kafka topics the {name} service consumes and publishes.",
             # A fixed address keeps the committed AsyncAPI documents independent of the environment.
             specification_url="kafka.factora.internal:9092",
+        )
+        # Lag per group and partition, and the size of the DLQs this service writes, every 15 s.
+        self.lag = ConsumerLagMonitor(
+            settings.kafka, lambda: broker_subscriptions(self.broker), client_id=f"{name}-lag"
         )
         self.consumers = ConsumerRuntime(
             service=name,
@@ -85,6 +90,7 @@ class ServiceRuntime:
         await self.producer.start()
         self.relay.start()
         await self.broker.start()
+        self.lag.start()
         self._started = True
 
     async def stop_consuming(self) -> None:
@@ -95,6 +101,7 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Consumers stop, the relay flushes, then connections close."""
         if self._started:
+            await self.lag.stop()
             await self.broker.stop()
             await self.relay.stop()
             await self.producer.stop()
