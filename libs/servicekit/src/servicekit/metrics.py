@@ -143,7 +143,10 @@ def after_commit(session: AsyncSession, action: Callable[[], object]) -> None:
     Business counters are recorded inside handlers whose transaction may still fail and be retried:
     `after_commit(session, INVOICES_ISSUED.labels("partner").inc)` counts the invoice once.
     """
-    event.listen(session.sync_session, "after_commit", lambda _session: action(), once=True)
+    sync_session = getattr(session, "sync_session", None)
+    if sync_session is None:
+        return  # a unit test's fake session never commits, so there is nothing to count
+    event.listen(sync_session, "after_commit", lambda _session: action(), once=True)
 
 
 # --------------------------------------------------------------------------- seal certificate expiry

@@ -13,6 +13,7 @@ from invoicing.adapters.tables import CreditAccount, CreditMovement, PartyRecord
 from invoicing.domain.errors import NoCreditsLeft
 from invoicing.service.context import Context
 from invoicing.service.notify import contacts_with, request_message
+from servicekit.metrics import CREDITS_CONSUMED, after_commit
 
 
 async def ensure_account(ctx: Context, session: AsyncSession, company_id: str) -> None:
@@ -55,6 +56,7 @@ async def consume_one(ctx: Context, session: AsyncSession, company_id: str, invo
             balance=0,
         )
     account.balance -= 1
+    after_commit(session, CREDITS_CONSUMED.inc)
     account.updated_at = datetime.now(UTC)
     session.add(account)
     movement = CreditMovement(

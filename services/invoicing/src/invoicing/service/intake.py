@@ -20,9 +20,22 @@ from invoicing.domain.model import InvoiceContent
 from invoicing.domain.validation import as_reason, validate
 from invoicing.service import issuing, parties, partner_keys, relationships
 from invoicing.service.context import Context
+from servicekit.metrics import INVOICES_REJECTED, after_commit
 from servicekit.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
+
+
+def rejection_kind(reasons: list[RejectionReason]) -> str:
+    """The metric label of a rejection: authentication, schema, credits or validation."""
+    rules = {r.rule for r in reasons}
+    if any(rule.startswith("FX-AUTH") for rule in rules):
+        return "authentication"
+    if "FX-SCHEMA" in rules:
+        return "schema"
+    if any("CREDIT" in rule for rule in rules):
+        return "credits"
+    return "validation"
 
 
 async def reject_submission(
@@ -35,6 +48,7 @@ async def reject_submission(
     external_id: str | None,
 ) -> None:
     """Tell the partner why nothing was issued (keyed by the submission's subject, which starts with the seller)."""
+    after_commit(session, INVOICES_REJECTED.labels("partner", rejection_kind(reasons)).inc)
     add_to_outbox(
         session,
         catalogue.PARTNER_INVOICE_REJECTED,

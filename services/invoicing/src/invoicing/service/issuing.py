@@ -25,6 +25,7 @@ from invoicing.domain.findings import ValidationReport
 from invoicing.domain.model import InvoiceContent, build_invoice
 from invoicing.service import credits
 from invoicing.service.context import Context
+from servicekit.metrics import INVOICES_ISSUED, after_commit
 from servicekit.outbox import add_to_outbox
 
 
@@ -124,6 +125,7 @@ async def issue(
     await credits.consume_one(ctx, session, seller, invoice_id)
     kind = "credit_note" if content.type_code == "381" else "invoice"
     number = await repository.next_number(session, seller, content.issue_date.year, kind)
+    after_commit(session, INVOICES_ISSUED.labels("partner" if partner_id else "portal").inc)
     document = build_invoice(content, invoice_id=str(invoice_id), number=number)
     now = datetime.now(UTC)
     if record is None:

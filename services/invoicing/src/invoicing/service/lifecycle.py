@@ -20,6 +20,7 @@ from invoicing.service.context import Context
 from invoicing.service.issuing import publish_status
 from invoicing.service.notify import Recipient, contacts_with, request_message
 from servicekit.auth import Principal
+from servicekit.metrics import INVOICE_END_TO_END, INVOICES_DELIVERED, after_commit
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ async def mark_delivered(ctx: Context, event: InvoiceSealed, envelope: Envelope,
     publish_status(ctx, session, record, changed_by="network")
     record.status = "delivered"
     record.delivered_at = _now()
+    after_commit(session, INVOICES_DELIVERED.inc)
+    end_to_end_s = (record.delivered_at - record.created_at).total_seconds()
+    after_commit(session, lambda: INVOICE_END_TO_END.observe(max(0.0, end_to_end_s)))
     session.add(record)
     publish_status(ctx, session, record, changed_by="network")
     credit_note = document.type_code == "381"
