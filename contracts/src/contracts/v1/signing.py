@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -22,6 +22,13 @@ class InvoiceSealed(Event):
     signature_level: str = Field(description="PAdES level reached: B-B or B-T.")
     document_ref: str = Field(
         description="Path of the document on the signing API, e.g. /archive/documents/{archive_id}."
+    )
+    xml_sha256: str | None = Field(default=None, description="SHA-256 (hex) of the embedded CII XML.")
+    xml_size_bytes: int | None = Field(default=None, description="Size of the embedded CII XML in bytes.")
+    archive_sequence: int | None = Field(default=None, description="Position of the entry in the archive's hash chain.")
+    chain_hash: str | None = Field(default=None, description="Chain hash of the archive entry (SHA-256, hex).")
+    retain_until: date | None = Field(
+        default=None, description="Last day the archive keeps the document (retention of the parties' countries)."
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import uuid
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -60,6 +61,7 @@ def new_entry(seller: str = SELLER, buyer: str = BUYER) -> ArchivedDocument:
         chain_hash="",
         sequence=0,
         signature_level="B-B",
+        retain_until=date(2036, 12, 31),
     )
 
 
@@ -197,3 +199,26 @@ async def test_the_archive_api_gives_the_pdf_and_xml_to_parties_and_404_to_other
     assert xml.status_code == 200 and xml.content == entry.xml
     assert (denied_pdf.status_code, denied_xml.status_code) == (404, 404)
     assert entry.pdf not in denied_pdf.content
+
+
+async def test_an_entry_under_retention_cannot_be_deleted_even_with_sql(signing_sessions):
+    entry = await append_one(signing_sessions)
+
+    with pytest.raises(Exception, match="retained until 2036-12-31"):
+        async with signing_sessions() as session, session.begin():
+            await session.exec(text("DELETE FROM archived_document WHERE id = :id"), params={"id": entry.id})
+
+    assert [e.id for e in await stored_chain(signing_sessions)] == [entry.id]
+
+
+async def test_an_entry_past_its_retention_date_may_be_deleted(signing_sessions):
+    entry = await append_one(signing_sessions)
+    async with signing_sessions() as session, session.begin():
+        await session.exec(
+            text("UPDATE archived_document SET retain_until = current_date - 1 WHERE id = :id"), params={"id": entry.id}
+        )
+
+    async with signing_sessions() as session, session.begin():
+        await session.exec(text("DELETE FROM archived_document WHERE id = :id"), params={"id": entry.id})
+
+    assert await stored_chain(signing_sessions) == []

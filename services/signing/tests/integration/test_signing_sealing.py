@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlmodel import select
 
 import signing
@@ -84,12 +86,19 @@ async def entries_for(sessions, invoice_id: str) -> list[ArchivedDocument]:
         )
 
 
+def sealed_total() -> float:
+    return REGISTRY.get_sample_value("factora_invoices_sealed_total") or 0.0
+
+
 async def test_an_issued_invoice_is_sealed_archived_and_announced(signing_sessions):
     sealer = FakeSealer()
     event = issued_event(buyer_locale="en")
     document = event.invoice
+    counted = sealed_total()
 
     rows = await seal(signing_sessions, sealer, event)
+
+    assert sealed_total() == counted + 1, "counted once, after the commit"
 
     assert sealer.calls == [(document.invoice_id, "en")]
     (entry,) = await entries_for(signing_sessions, document.invoice_id)
@@ -108,6 +117,12 @@ async def test_an_issued_invoice_is_sealed_archived_and_announced(signing_sessio
     assert notice.archive_id == str(entry.id)
     assert notice.document_ref == f"/archive/documents/{entry.id}"
     assert (notice.sha256, notice.size_bytes, notice.signature_level) == (entry.sha256, len(entry.pdf), "B-B")
+    assert notice.xml_sha256 == hashlib.sha256(entry.xml).hexdigest()
+    assert notice.xml_size_bytes == len(entry.xml)
+    assert (notice.archive_sequence, notice.chain_hash) == (entry.sequence, entry.chain_hash)
+    # A French seller (10 years) and a Belgian buyer (7): the longer period, from the end of 2025, plus a year.
+    assert entry.buyer_country == "BE"
+    assert entry.retain_until == notice.retain_until == date(2036, 12, 31)
 
 
 async def test_a_second_delivery_of_the_same_invoice_does_nothing(signing_sessions):

@@ -64,3 +64,21 @@ def test_issuer_exemption_reason_is_added_unless_already_said():
 def test_every_label_exists_in_both_locales():
     assert lx.LABELS["fr"].keys() == lx.LABELS["en"].keys()
     assert lx.VAT_MENTION["fr"].keys() == lx.VAT_MENTION["en"].keys() == lx.EXEMPT_CATEGORIES
+
+
+@pytest.mark.parametrize(
+    ("postcode", "city", "country", "line"),
+    [
+        ("75005", "Paris", "FR", "75005 Paris (FR)"),
+        ("1040", "Bruxelles", "BE", "1040 Bruxelles (BE)"),
+        ("D02 X576", "Dublin", "IE", "Dublin D02 X576 (IE)"),
+        ("SW1A 1AA", "London", "GB", "London SW1A 1AA (GB)"),
+    ],
+)
+def test_the_town_line_puts_the_post_code_where_the_country_writes_it(postcode, city, country, line):
+    assert lx.town_line(postcode, city, country) == line
+
+
+def test_the_note_follows_each_language_s_punctuation():
+    assert lx.label("fr", "note").format(note="Merci") == "Note\u00a0: Merci"
+    assert lx.label("en", "note").format(note="Thanks") == "Note: Thanks"

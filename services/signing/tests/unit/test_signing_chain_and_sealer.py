@@ -11,6 +11,7 @@ from signing.adapters import sealing
 from signing.adapters.archive import chain_link
 from signing.adapters.tables import GENESIS_HASH
 from signing.documents.samples import standard_invoice
+from signing.documents.sealer import SealerConfig, SealTimings
 from signing.service.handlers import DocumentRejected
 from signing.settings import Settings
 
@@ -73,11 +74,11 @@ class FakePool:
         self.error = error
         self.languages: list[str] = []
 
-    async def make_sealed_invoice(self, document, lang: str) -> tuple[bytes, bytes]:
+    async def make_sealed_invoice_timed(self, document, lang: str) -> tuple[bytes, bytes, SealTimings]:
         self.languages.append(lang)
         if self.error is not None:
             raise self.error
-        return b"%PDF sealed", b"<xml/>"
+        return b"%PDF sealed", b"<xml/>", SealTimings(facturx_s=0.0002, render_s=0.003, seal_s=0.004)
 
 
 def started_sealer(pool: FakePool) -> sealing.PooledInvoiceSealer:
@@ -112,3 +113,80 @@ async def test_the_buyer_locale_picks_the_rendering_language_and_anything_else_f
 
     assert pool.languages == ["en", "fr", "fr"]
     assert (sealed.pdf, sealed.xml, sealed.level) == (b"%PDF sealed", b"<xml/>", "B-B")
+
+
+def test_a_configured_token_is_used_instead_of_any_pkcs12_or_development_seal(tmp_path: Path):
+    config = sealing.sealer_config(
+        settings(
+            pki_dir=tmp_path / "pki",
+            pkcs11_module="/usr/lib/softhsm/libsofthsm2.so",
+            pkcs11_token_label="seal-token",
+            pkcs11_pin="1234",
+            pkcs11_key_label="seal",
+            pkcs11_chain_labels=["ca"],
+        )
+    )
+
+    assert config.pkcs12_path is None and config.pkcs11 is not None
+    assert (config.pkcs11.token_label, config.pkcs11.key_label, config.pkcs11.chain_labels) == (
+        "seal-token",
+        "seal",
+        ("ca",),
+    )
+    assert "1234" not in repr(config), "the PIN stays out of logs"
+    assert not (tmp_path / "pki").exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"pkcs11_module": "/x.so"}, "SIGNING_PKCS11_TOKEN_LABEL, SIGNING_PKCS11_PIN, SIGNING_PKCS11_KEY_LABEL"),
+        ({"pkcs11_module": "/x.so", "pkcs11_token_label": "t", "pkcs11_pin": "1"}, "SIGNING_PKCS11_KEY_LABEL"),
+        (
+            {"pkcs11_module": "/x.so", "pkcs11_token_label": "t", "pkcs11_pin": "1", "pkcs11_key_label": "k",
+             "pkcs12_path": "/seal.p12"},
+            "not both",
+        ),
+    ],
+    ids=["module-alone", "no-label", "both-kinds-of-key"],
+)  # fmt: skip
+def test_an_incomplete_or_ambiguous_seal_key_configuration_is_refused_at_start(values, message):
+    with pytest.raises(ValueError, match=message):
+        settings(**values)
+
+
+def test_verification_trusts_the_configured_roots_else_the_development_ca_only_when_it_seals(tmp_path: Path):
+    assert sealing.verification_trust_roots(settings(trust_roots=[tmp_path / "ca.pem"])) == [tmp_path / "ca.pem"]
+    assert sealing.verification_trust_roots(settings(pki_dir=tmp_path)) == [tmp_path / "ca.pem"]
+    assert sealing.verification_trust_roots(settings(pkcs12_path=tmp_path / "seal.p12")) == []
+
+
+def test_a_worker_that_cannot_load_the_key_says_why_on_every_call(tmp_path: Path, monkeypatch):
+    from signing.documents import sealer as sealer_module
+
+    monkeypatch.setattr(sealer_module, "_worker_sealer", None)
+    monkeypatch.setattr(sealer_module, "_worker_error", None)
+    sealer_module._init_worker(SealerConfig(pkcs12_path=tmp_path / "missing.p12", passphrase=b"x"))
+
+    with pytest.raises(RuntimeError, match=r"could not load the seal key \(FileNotFoundError"):
+        sealer_module._worker_ready(0)
+    with pytest.raises(RuntimeError, match="FileNotFoundError"):
+        sealer_module._seal_in_worker(b"%PDF")
+
+
+def test_a_sealer_config_names_exactly_one_kind_of_key():
+    with pytest.raises(ValueError, match="exactly one"):
+        SealerConfig()
+
+
+async def test_each_sealed_invoice_records_its_rendering_and_seal_durations():
+    from prometheus_client import REGISTRY
+
+    def count(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(f"{name}_count", labels) or 0.0
+
+    before = (count("factora_sealing_duration_seconds"), count("factora_rendering_duration_seconds", step="pdf"))
+    await started_sealer(FakePool()).seal_invoice(standard_invoice(), "fr")
+
+    after = (count("factora_sealing_duration_seconds"), count("factora_rendering_duration_seconds", step="pdf"))
+    assert after == (before[0] + 1, before[1] + 1)

@@ -21,7 +21,7 @@ def chain_link(previous_chain_hash: str, document_sha256: str, archive_id: uuid.
 
 async def append(session: AsyncSession, entry: ArchivedDocument) -> ArchivedDocument:
     """Link `entry` after the current head and store it, in the caller's transaction."""
-    await session.execute(
+    await session.exec(
         insert(ArchiveChainHead).values(id=1, sequence=0, chain_hash=GENESIS_HASH).on_conflict_do_nothing()
     )
     head = (await session.exec(select(ArchiveChainHead).where(ArchiveChainHead.id == 1).with_for_update())).one()
@@ -50,6 +50,31 @@ async def document_for_party(session: AsyncSession, archive_id: uuid.UUID, compa
             )
         )
     ).first()
+
+
+async def documents_for_party_by_hash(
+    session: AsyncSession, sha256s: list[str], company_id: str
+) -> list[ArchivedDocument]:
+    """Entries whose PDF has one of these SHA-256 digests, among those the company is a party of."""
+    wanted = [h for h in dict.fromkeys(sha256s) if h]
+    if not wanted:
+        return []
+    rows = await session.exec(
+        select(ArchivedDocument)
+        .where(
+            ArchivedDocument.sha256.in_(wanted),  # type: ignore[attr-defined]
+            or_(ArchivedDocument.seller_company_id == company_id, ArchivedDocument.buyer_company_id == company_id),
+        )
+        .order_by(ArchivedDocument.sequence)
+    )
+    return list(rows)
+
+
+def link_is_consistent(entry: ArchivedDocument) -> bool:
+    """This entry's own link recomputes from its stored PDF (the whole chain: verify_chain)."""
+    pdf_hash = hashlib.sha256(entry.pdf).hexdigest()
+    expected = chain_link(entry.previous_chain_hash, pdf_hash, entry.id, entry.sequence)
+    return pdf_hash == entry.sha256 and expected == entry.chain_hash
 
 
 async def verify_chain(session: AsyncSession) -> list[int]:

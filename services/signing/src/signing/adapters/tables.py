@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Column, Field, SQLModel
@@ -24,14 +24,17 @@ class ArchivedDocument(SQLModel, table=True):
     seller_company_id: str = Field(index=True)
     buyer_company_id: str = Field(index=True)
     seller_country: str
+    buyer_country: str | None = Field(default=None, description="Buyer's country (unknown for entries before 0002).")
     pdf: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
     xml: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
-    sha256: str
+    sha256: str = Field(index=True)
     previous_chain_hash: str
     chain_hash: str
     sequence: int = Field(unique=True)
     signature_level: str
     sealed_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
+    # Kept at least until this day; the database refuses to delete the row before (migration 0002).
+    retain_until: date = Field(sa_column=Column(sa.Date, nullable=False))
 
 
 class ArchiveChainHead(SQLModel, table=True):

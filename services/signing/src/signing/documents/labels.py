@@ -37,7 +37,8 @@ LABELS: dict[Locale, dict[str, str]] = {
         "tax_inclusive": "Total TTC",
         "payable": "Net à payer",
         "pay_by": "À régler au plus tard le {date}.",
-        "note": "Note",
+        # French puts a (no-break) space before a colon; English does not.
+        "note": "Note\u00a0: {note}",
         "page": "Page {page}/{pages}",
     },
     "en": {
@@ -64,7 +65,7 @@ LABELS: dict[Locale, dict[str, str]] = {
         "tax_inclusive": "Total incl. VAT",
         "payable": "Amount due",
         "pay_by": "Please pay by {date}.",
-        "note": "Note",
+        "note": "Note: {note}",
         "page": "Page {page}/{pages}",
     },
 }
@@ -126,7 +127,7 @@ _UNITS: dict[Locale, dict[str, str]] = {
     "fr": {"C62": "u.", "H87": "pièce", "EA": "u.", "HUR": "h", "DAY": "jour", "MON": "mois",
            "ANN": "an", "KGM": "kg", "GRM": "g", "MTR": "m", "MTK": "m²", "LTR": "l",
            "KWH": "kWh", "SET": "lot"},
-    "en": {"C62": "pcs", "H87": "piece", "EA": "each", "HUR": "h", "DAY": "day", "MON": "month",
+    "en": {"C62": "unit", "H87": "piece", "EA": "each", "HUR": "h", "DAY": "day", "MON": "month",
            "ANN": "year", "KGM": "kg", "GRM": "g", "MTR": "m", "MTK": "m²", "LTR": "l",
            "KWH": "kWh", "SET": "set"},
 }
@@ -134,6 +135,17 @@ _UNITS: dict[Locale, dict[str, str]] = {
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "HUF": 2}
+
+
+# Where the post code follows the town on an address line ("Dublin D02 X576"); elsewhere it leads.
+_POSTCODE_AFTER_TOWN = frozenset({"GB", "UK", "IE", "US", "CA", "AU", "NZ", "SG"})
+
+
+def town_line(postcode: str, city: str, country: str) -> str:
+    """The town line of an address as its country writes it, with the country code: "75005 Paris (FR)"."""
+    if country.upper() in _POSTCODE_AFTER_TOWN:
+        return f"{city} {postcode} ({country})"
+    return f"{postcode} {city} ({country})"
 
 
 def label(locale: Locale, key: str) -> str:

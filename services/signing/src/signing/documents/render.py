@@ -94,7 +94,7 @@ class _Page:
 
 def _party_lines(locale: Locale, party: Party) -> list[str]:
     address = party.address
-    rows = [address.line1, f"{address.postcode} {address.city} ({address.country})"]
+    rows = [address.line1, lx.town_line(address.postcode, address.city, address.country)]
     if party.vat_id:
         rows.append(f"{lx.label(locale, 'vat_id')} {party.vat_id}")
     if party.email:
@@ -250,7 +250,7 @@ def _closing(page: _Page, doc: InvoiceDocument, locale: Locale, y: float) -> Non
         due = lx.format_date(locale, doc.due_date)
         paragraphs.append(("B", lx.label(locale, "pay_by").format(date=due)))
     if doc.note:
-        paragraphs.append(("", f"{lx.label(locale, 'note')} : {doc.note}"))
+        paragraphs.append(("", lx.label(locale, "note").format(note=doc.note)))
     y += 8
     for style, text in paragraphs:
         page.font(style, 9)

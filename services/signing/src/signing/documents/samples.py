@@ -34,6 +34,15 @@ BUYER = Party(
     locale="fr",
 )
 
+IRISH_BUYER = Party(
+    company_id="44444444-4444-4444-8444-444444444444",
+    name="Harbour Lights Hospitality Ltd",
+    vat_id="IE6388047V",
+    address=PostalAddress(line1="14 Sir John Rogerson's Quay", city="Dublin", postcode="D02 X576", country="IE"),
+    email="accounts@harbourlights.example",
+    locale="en",
+)
+
 # (description, quantity, unit code, unit price, VAT category, VAT rate)
 LineSpec = tuple[str, str, str, str, str, str]
 STANDARD_LINES: list[LineSpec] = [
@@ -117,6 +126,24 @@ def standard_invoice() -> InvoiceDocument:
 def reverse_charge_invoice() -> InvoiceDocument:
     """Services to a Belgian business under reverse charge (category AE, 0 %)."""
     return build_invoice(REVERSE_CHARGE_LINES, number="F2025-000124", note=None)
+
+
+ENGLISH_LINES: list[LineSpec] = [
+    ("Lighting design study for the Quay Street restaurant (services)", "1", "C62", "1800.00", "AE", "0"),
+    ("Remote supervision of the installation works", "6", "HUR", "95.00", "AE", "0"),
+    ("Design review workshop with the architects, half day", "1", "C62", "420.00", "AE", "0"),
+]
+
+
+def english_invoice() -> InvoiceDocument:
+    """Services to an Irish business that reads English, under reverse charge."""
+    return build_invoice(
+        ENGLISH_LINES,
+        number="F2025-000126",
+        buyer=IRISH_BUYER,
+        note="Thank you for your business.",
+        purchase_order="HL-PO-2291",
+    )
 
 
 def long_invoice(count: int = 60) -> InvoiceDocument:

@@ -7,27 +7,36 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
-from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from lxml import etree
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import SigSeedSubFilter
-from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
-from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from contracts.v1.invoicing import InvoiceDocument
-from signing.documents.facturx import make_invoice_pdf
+from signing.documents.cii import build_cii_xml
+from signing.documents.facturx import attach_facturx, make_invoice_pdf
 from signing.documents.labels import Locale
+from signing.documents.pkcs11 import Pkcs11Config, open_token_signer
+from signing.documents.render import render_invoice
+from signing.documents.signers import KeyObjectSigner
+
+__all__ = [
+    "SEAL_FIELD",
+    "KeyObjectSigner",
+    "PadesSealer",
+    "Pkcs11Config",
+    "SealTimings",
+    "SealerConfig",
+    "SealingPool",
+]
 
 SEAL_FIELD = "FactoraSeal"
 # pyHanko re-serialises the XMP packet when it signs (new ModifyDate and Producer) with
@@ -43,92 +52,19 @@ def _asn1_cert(cert) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
-class KeyObjectSigner(Signer):
-    """A pyHanko signer holding a ready `cryptography` key object (EC or RSA PKCS#1 v1.5).
-
-    pyHanko's SimpleSigner re-imports its key from DER on every signature, which for
-    RSA re-runs the key consistency checks (~35 ms for RSA-2048); this one never does.
-    """
-
-    def __init__(self, key, cert: asn1_x509.Certificate, chain: list[asn1_x509.Certificate]):
-        registry = SimpleCertificateStore()
-        registry.register_multiple(chain)
-        super().__init__(signing_cert=cert, cert_registry=registry, embed_roots=True)
-        self._key = key
-        self._attr_templates: dict[tuple, tuple[bytes, bytes]] = {}
-
-    async def signed_attrs(
-        self,
-        data_digest: bytes,
-        digest_algorithm: str,
-        attr_settings: PdfCMSSignedAttributes | None = None,
-        content_type="data",
-        use_pades=False,
-        timestamper=None,
-        dry_run=False,
-        is_pdf_sig=True,
-    ) -> cms.CMSAttributes:
-        # For a PAdES seal the signed attributes are content-type, message-digest and
-        # signing-certificate-v2 (PAdES omits signing-time): only the digest changes between
-        # documents, yet asn1crypto takes ~7 ms to build and encode them. pyHanko builds
-        # them once with a marker digest; later signatures splice the digest into that DER.
-        settings = attr_settings or PdfCMSSignedAttributes()
-        constant = (
-            use_pades
-            and is_pdf_sig
-            and not dry_run
-            and settings.cades_signed_attrs is None
-            and self.signed_attr_prov_spec is None
-        )
-        if not constant:
-            return await super().signed_attrs(
-                data_digest,
-                digest_algorithm,
-                attr_settings=settings,
-                content_type=content_type,
-                use_pades=use_pades,
-                timestamper=timestamper,
-                dry_run=dry_run,
-                is_pdf_sig=is_pdf_sig,
-            )
-        key = (digest_algorithm, content_type, len(data_digest), is_pdf_sig)
-        if key not in self._attr_templates:
-            marker = bytes([0xA5]) * len(data_digest)
-            template = await super().signed_attrs(
-                marker,
-                digest_algorithm,
-                attr_settings=settings,
-                content_type=content_type,
-                use_pades=use_pades,
-                timestamper=timestamper,
-                dry_run=dry_run,
-                is_pdf_sig=is_pdf_sig,
-            )
-            head, found, tail = template.dump().partition(marker)
-            if not found or marker in tail:
-                raise SigningError("cannot locate the message digest in the signed attributes")
-            self._attr_templates[key] = (head, tail)
-        head, tail = self._attr_templates[key]
-        return cms.CMSAttributes.load(head + data_digest + tail)
-
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
-        key = self._key
-        algorithm = get_pyca_cryptography_hash(digest_algorithm)
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            return key.sign(data, ec.ECDSA(algorithm))
-        if isinstance(key, rsa.RSAPrivateKey):
-            return key.sign(data, padding.PKCS1v15(), algorithm)
-        raise SigningError(f"unsupported seal key type {type(key).__name__}")
-
-
 @dataclass(frozen=True)
 class SealerConfig:
-    """What a sealer is built from; picklable, so pool workers can build their own."""
+    """What a sealer is built from: a PKCS#12 file or a PKCS#11 token; picklable, so pool workers build their own."""
 
-    pkcs12_path: Path
-    passphrase: bytes
+    pkcs12_path: Path | None = None
+    passphrase: bytes = field(default=b"", repr=False)
     timestamp_url: str | None = None
     timestamp_timeout: float = 5.0
+    pkcs11: Pkcs11Config | None = None
+
+    def __post_init__(self) -> None:
+        if (self.pkcs12_path is None) == (self.pkcs11 is None):
+            raise ValueError("configure the seal key with exactly one of a PKCS#12 file or a PKCS#11 token")
 
 
 class PadesSealer:
@@ -136,7 +72,7 @@ class PadesSealer:
 
     def __init__(
         self,
-        signer: KeyObjectSigner,
+        signer: Signer,
         *,
         timestamper: TimeStamper | None = None,
         field_name: str = SEAL_FIELD,
@@ -174,7 +110,20 @@ class PadesSealer:
         return cls(KeyObjectSigner(key, _asn1_cert(cert), chain), timestamper=timestamper)
 
     @classmethod
+    def from_pkcs11(
+        cls, config: Pkcs11Config, *, timestamp_url: str | None = None, timestamp_timeout: float = 5.0
+    ) -> PadesSealer:
+        """Open a session on the token and find the key and certificates once; the session stays open."""
+        timestamper = HTTPTimeStamper(timestamp_url, timeout=timestamp_timeout) if timestamp_url else None
+        return cls(open_token_signer(config), timestamper=timestamper)
+
+    @classmethod
     def from_config(cls, config: SealerConfig) -> PadesSealer:
+        if config.pkcs11 is not None:
+            return cls.from_pkcs11(
+                config.pkcs11, timestamp_url=config.timestamp_url, timestamp_timeout=config.timestamp_timeout
+            )
+        assert config.pkcs12_path is not None
         return cls.from_pkcs12(
             config.pkcs12_path,
             config.passphrase,
@@ -188,6 +137,15 @@ class PadesSealer:
         out = await self._pdf_signer.async_sign_pdf(writer, bytes_reserved=self.bytes_reserved)
         return out.getvalue()
 
+    def close(self) -> None:
+        """Release the event loop and, for a PKCS#11 key, the token session."""
+        close_signer = getattr(self._pdf_signer.signer, "close", None)
+        if close_signer is not None:
+            close_signer()
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
     def seal(self, pdf: bytes) -> bytes:
         """Seal `pdf` and return the signed file (an incremental update of the input)."""
         # One event loop per sealer rather than asyncio.run() per document, as pyHanko's
@@ -198,35 +156,77 @@ class PadesSealer:
 
 
 _worker_sealer: PadesSealer | None = None
+_worker_error: str | None = None
 
 
 def _init_worker(config: SealerConfig) -> None:
-    global _worker_sealer
-    _worker_sealer = PadesSealer.from_config(config)
+    global _worker_sealer, _worker_error
+    try:
+        _worker_sealer = PadesSealer.from_config(config)
+    except Exception as exc:
+        # Raised from an initializer, this would only say "the pool is broken"; kept and
+        # reported by every call instead, so start() fails with the actual reason.
+        _worker_error = f"{type(exc).__name__}: {exc}"
+
+
+def _sealer() -> PadesSealer:
+    if _worker_sealer is None:
+        raise RuntimeError(f"the sealing worker could not load the seal key ({_worker_error or 'not initialised'})")
+    return _worker_sealer
 
 
 def _seal_in_worker(pdf: bytes) -> bytes:
-    assert _worker_sealer is not None, "worker not initialised"
-    return _worker_sealer.seal(pdf)
+    return _sealer().seal(pdf)
 
 
 def _make_and_seal_in_worker(doc: InvoiceDocument, locale: Locale) -> tuple[bytes, bytes]:
-    assert _worker_sealer is not None, "worker not initialised"
+    sealer = _sealer()
     pdf, xml = make_invoice_pdf(doc, locale)
-    return _worker_sealer.seal(pdf), xml
+    return sealer.seal(pdf), xml
 
 
 def _worker_ready(hold: float) -> int:
+    _sealer()
     # Held briefly so that concurrent calls land on distinct workers, starting each one.
     time.sleep(hold)
     return os.getpid()
 
 
+@dataclass(frozen=True)
+class SealTimings:
+    """Seconds a worker spent on one invoice: the CII XML, the PDF/A-3 page layout, the seal."""
+
+    facturx_s: float
+    render_s: float
+    seal_s: float
+
+
+def _make_and_seal_timed(doc: InvoiceDocument, locale: Locale) -> tuple[bytes, bytes, SealTimings]:
+    sealer = _sealer()
+    began = time.perf_counter()
+    xml = build_cii_xml(doc)
+    built = time.perf_counter()
+    pdf = render_invoice(doc, locale, before_output=lambda p: attach_facturx(p, doc, xml, locale))
+    rendered = time.perf_counter()
+    sealed = sealer.seal(pdf)
+    return sealed, xml, SealTimings(built - began, rendered - built, time.perf_counter() - rendered)
+
+
+def _worker_certificate() -> tuple[str, datetime]:
+    cert = _sealer()._pdf_signer.signer.signing_cert
+    return cert.subject.human_friendly, cert["tbs_certificate"]["validity"]["not_after"].native
+
+
+def _worker_cpu(hold: float) -> tuple[int, float]:
+    time.sleep(hold)
+    return os.getpid(), time.process_time()
+
+
 class SealingPool:
     """Seals in worker processes, each loading the key once; `await pool.seal(pdf)`.
 
-    PKCS#11 keys (HSM) are not supported yet: a worker would open its own session in
-    the initializer the same way, with pyhanko.sign.pkcs11.PKCS11Signer.
+    With a PKCS#11 token, each worker logs in and opens its own session in its
+    initializer and keeps it for its lifetime (sessions cannot cross processes).
     """
 
     def __init__(self, config: SealerConfig, workers: int | None = None) -> None:
@@ -256,6 +256,16 @@ class SealingPool:
             seen.update(await asyncio.gather(*calls))
         return seen
 
+    async def worker_cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds each worker has used so far, by pid (for benchmarks and metrics)."""
+        loop = asyncio.get_running_loop()
+        seen: dict[int, float] = {}
+        while len(seen) < self.workers:
+            calls = [loop.run_in_executor(self._executor, _worker_cpu, 0.05) for _ in range(self.workers)]
+            for pid, cpu in await asyncio.gather(*calls):
+                seen.setdefault(pid, cpu)
+        return seen
+
     async def seal(self, pdf: bytes) -> bytes:
         """Seal `pdf` in a worker; the event loop stays free meanwhile."""
         loop = asyncio.get_running_loop()
@@ -268,6 +278,15 @@ class SealingPool:
         """
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, _make_and_seal_in_worker, doc, locale)
+
+    async def make_sealed_invoice_timed(self, doc: InvoiceDocument, locale: Locale) -> tuple[bytes, bytes, SealTimings]:
+        """make_sealed_invoice, with the time each step took in the worker (for metrics)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _make_and_seal_timed, doc, locale)
+
+    async def seal_certificate(self) -> tuple[str, datetime]:
+        """Subject and notAfter of the certificate the workers seal with."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _worker_certificate)
 
     def close(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=not wait)

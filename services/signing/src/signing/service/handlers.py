@@ -12,9 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts import catalogue
 from contracts.envelope import Envelope
 from contracts.v1 import InvoiceDocument, InvoiceIssued, InvoiceSealed, SealingFailed
+from servicekit.metrics import INVOICES_SEALED, SEALING_FAILURES, after_commit
 from servicekit.outbox import add_to_outbox
 from signing.adapters import archive
 from signing.adapters.tables import ArchivedDocument
+from signing.domain import retention
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,12 @@ class Context:
 
 
 async def seal_issued_invoice(ctx: Context, event: InvoiceIssued, envelope: Envelope, session: AsyncSession) -> None:
-    """Render, seal and archive the invoice; publish the result through the outbox."""
+    """Render, seal and archive the invoice; publish the result through the outbox.
+
+    Idempotent: the inbox skips a redelivered envelope, and an invoice already archived
+    (the same invoice issued again under a new envelope) is not sealed a second time;
+    the unique invoice_id column settles a race between two consumers.
+    """
     document = event.invoice
     if await archive.find_by_invoice(session, document.invoice_id):
         log.info("invoice %s already archived; nothing to do", document.invoice_id)
@@ -55,6 +62,7 @@ async def seal_issued_invoice(ctx: Context, event: InvoiceIssued, envelope: Enve
     try:
         sealed = await ctx.sealer.seal_invoice(document, document.buyer.locale)
     except DocumentRejected as exc:
+        after_commit(session, SEALING_FAILURES.labels("render").inc)
         add_to_outbox(
             session,
             catalogue.SEALING_FAILED,
@@ -72,6 +80,7 @@ async def seal_issued_invoice(ctx: Context, event: InvoiceIssued, envelope: Enve
             seller_company_id=document.seller.company_id,
             buyer_company_id=document.buyer.company_id,
             seller_country=document.seller.address.country,
+            buyer_country=document.buyer.address.country,
             pdf=sealed.pdf,
             xml=sealed.xml,
             sha256=hashlib.sha256(sealed.pdf).hexdigest(),
@@ -79,8 +88,12 @@ async def seal_issued_invoice(ctx: Context, event: InvoiceIssued, envelope: Enve
             chain_hash="",
             sequence=0,
             signature_level=sealed.level,
+            retain_until=retention.retain_until(
+                document.issue_date, document.seller.address.country, document.buyer.address.country
+            ),
         ),
     )
+    after_commit(session, INVOICES_SEALED.inc)
     add_to_outbox(
         session,
         catalogue.INVOICE_SEALED,
@@ -94,6 +107,11 @@ async def seal_issued_invoice(ctx: Context, event: InvoiceIssued, envelope: Enve
             sealed_at=entry.sealed_at,
             signature_level=entry.signature_level,
             document_ref=f"/archive/documents/{entry.id}",
+            xml_sha256=hashlib.sha256(entry.xml).hexdigest(),
+            xml_size_bytes=len(entry.xml),
+            archive_sequence=entry.sequence,
+            chain_hash=entry.chain_hash,
+            retain_until=entry.retain_until,
         ),
         source=ctx.source,
         key=document.invoice_id,

@@ -1,0 +1,1 @@
+"""Domain rules of the signing service: pure Python, no I/O."""
