@@ -55,5 +55,5 @@ bench-notifications: sync  ## e-mails/s through the dispatcher next to the SMTP 
 bench-login: sync  ## logins/s with MFA next to the raw argon2 verify rate
 	$(UV) run python services/identity/bench/bench_login.py
 
-samples: sync  ## French and English sample invoices as PDF and page-1 PNG in .local/samples/
-	$(UV) run python services/signing/bench/render_samples.py .local/samples
+samples: sync  ## sealed French and English sample invoices (PDF, XML, page-1 PNG) in docs/samples/
+	$(UV) run python services/signing/bench/render_samples.py docs/samples
