@@ -24,6 +24,13 @@ class SendRequested(Event):
     params: dict[str, Any] = Field(default_factory=dict, description="Values the template needs.")
     document_ref: str | None = Field(default=None, description="Signing archive path of a document to link or attach.")
     tenant: str | None = Field(default=None, description="Company the message is sent for.")
+    attach_document: bool | None = Field(
+        default=None,
+        description=(
+            "E-mail only: attach the document_ref document (true), never attach it (false), or let the template "
+            "decide (absent). When it cannot be attached (too large, unavailable) the message carries the link only."
+        ),
+    )
 
 
 class DeliveryStatus(Event):
@@ -37,3 +44,10 @@ class DeliveryStatus(Event):
     attempts: int = Field(description="Attempts made.")
     detail: str | None = Field(default=None, description="Provider answer or error, without secrets.")
     at: datetime = Field(description="When the outcome was recorded.")
+    request_event_id: str | None = Field(
+        default=None, description="ce_id of the send request that created this delivery."
+    )
+    document_attached: bool | None = Field(
+        default=None,
+        description="true: the requested document went as an attachment; false: link only; absent: none was asked.",
+    )

@@ -18,10 +18,8 @@ from contracts.envelope import Envelope
 from contracts.v1 import DeliveryStatus, SendRequested
 from notifications.adapters import SendOutcome, SendResult
 from notifications.adapters.mailer import OutgoingEmail, SmtpMailer, SmtpSettings
-from notifications.adapters.sms import FileSmsSink
 from notifications.adapters.tables import Delivery
 from notifications.adapters.templating import TemplateRenderer
-from notifications.service.dispatcher import DeliveryDispatcher, RetryPolicy
 from notifications.service.handlers import record_send_request
 from servicekit.db import make_engine, make_session_factory
 from servicekit.messaging_tables import OutboxMessage, utcnow
@@ -42,23 +40,6 @@ INVOICE_PARAMS = {
     "due_date": "2026-02-01",
     "document_url": "http://127.0.0.1:8003/archive/documents/5a0b3c1e",
 }
-
-
-@pytest.fixture(scope="module")
-async def ledger_database(fresh_database):
-    url = await fresh_database("notifications")
-    await asyncio.to_thread(upgrade_to_head, MIGRATIONS, url)
-    engine = make_engine(url, pool_size=4)
-    yield make_session_factory(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def sessions(ledger_database):
-    """The module's migrated database, emptied: the dispatcher claims every due row it can see."""
-    async with ledger_database() as session, session.begin():
-        await session.exec(text("TRUNCATE delivery, outbox, inbox"))
-    return ledger_database
 
 
 @pytest.fixture
@@ -86,21 +67,10 @@ class FakeMailer:
         return SendResult(self.outcome, f"fake {self.outcome}")
 
 
-def dispatcher(sessions, mailer, tmp_path: Path, *, max_attempts: int = 3, stuck_after_s: float = 60.0):
-    return DeliveryDispatcher(
-        sessions,
-        RENDERER,
-        mailer,
-        FileSmsSink(tmp_path / "sms.jsonl"),
-        source="/factora/notifications",
-        retry=RetryPolicy(max_attempts=max_attempts, base_delay_s=0.01, max_delay_s=0.02, stuck_after_s=stuck_after_s),
-    )
-
-
 def request(recipient: str | None = None, **changes) -> SendRequested:
     return SendRequested(
         idempotency_key=changes.pop("idempotency_key", f"invoice-delivered:{uuid.uuid4()}:buyer"),
-        channel="email",
+        channel=changes.pop("channel", "email"),
         recipient=recipient or f"buyer-{uuid.uuid4().hex[:10]}@example.com",
         locale="fr",
         template=changes.pop("template", "invoice-delivered"),
@@ -131,10 +101,6 @@ async def statuses(sessions) -> list[DeliveryStatus]:
 async def make_due_now(sessions) -> None:
     async with sessions() as session, session.begin():
         await session.exec(update(Delivery).values(next_attempt_at=utcnow()))
-
-
-def mails_to(smtp_catcher, recipient: str):
-    return [m for m in smtp_catcher.messages() if recipient in str(m.get("To", ""))]
 
 
 async def test_the_same_idempotency_key_twice_makes_one_ledger_row(sessions):
@@ -171,22 +137,22 @@ async def test_a_request_without_tenant_takes_the_envelope_tenant(sessions):
 
 
 async def test_a_pending_message_is_sent_once_with_a_message_id_from_its_ledger_id(
-    sessions, catcher_mailer, smtp_catcher, tmp_path
+    sessions, catcher_mailer, mailbox, make_dispatcher
 ):
     event = request()
     await record(sessions, event)
     await record(sessions, event)
-    worker = dispatcher(sessions, catcher_mailer, tmp_path)
+    worker = make_dispatcher(catcher_mailer)
 
     assert await worker.run_once() == 1
     assert await worker.run_once() == 0
 
-    mail = await smtp_catcher.wait_for(lambda m: event.recipient in str(m.get("To", "")), timeout=10)
+    mail = await mailbox.wait_for(event.recipient)
     (row,) = await ledger(sessions)
     assert mail["Message-ID"] == f"<{row.id}@{MESSAGE_ID_DOMAIN}>"
     assert mail["X-Factora-Ledger-Id"] == str(row.id)
     assert "F2026-000042" in mail["Subject"]
-    assert len(mails_to(smtp_catcher, event.recipient)) == 1
+    assert len(mailbox.to(event.recipient)) == 1
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
 
     (status,) = await statuses(sessions)
@@ -194,11 +160,11 @@ async def test_a_pending_message_is_sent_once_with_a_message_id_from_its_ledger_
     assert (status.idempotency_key, status.template, status.channel) == (event.idempotency_key, event.template, "email")
 
 
-async def test_a_relay_that_cannot_be_reached_is_retried_later_then_given_up(sessions, smtp_catcher, tmp_path):
+async def test_a_relay_that_cannot_be_reached_is_retried_later_then_given_up(sessions, mailbox, make_dispatcher):
     unreachable = SmtpMailer(SmtpSettings(host="127.0.0.1", port=closed_port(), timeout_s=2))
     event = request()
     await record(sessions, event)
-    worker = dispatcher(sessions, unreachable, tmp_path, max_attempts=3)
+    worker = make_dispatcher(unreachable, max_attempts=3)
     before = utcnow()
 
     assert await worker.run_once() == 1
@@ -224,16 +190,16 @@ async def test_a_relay_that_cannot_be_reached_is_retried_later_then_given_up(ses
     assert await worker.run_once() == 0, "a failed message is final"
     (status,) = await statuses(sessions)
     assert (status.outcome, status.attempts) == ("failed", 3)
-    assert mails_to(smtp_catcher, event.recipient) == []
+    assert mailbox.to(event.recipient) == []
 
 
 async def test_a_template_parameter_missing_fails_the_message_without_sending(
-    sessions, catcher_mailer, smtp_catcher, tmp_path
+    sessions, catcher_mailer, mailbox, make_dispatcher
 ):
     params = {k: v for k, v in INVOICE_PARAMS.items() if k != "document_url"}
     event = request(params=params)
     await record(sessions, event)
-    worker = dispatcher(sessions, catcher_mailer, tmp_path)
+    worker = make_dispatcher(catcher_mailer)
 
     assert await worker.run_once() == 1
 
@@ -245,7 +211,7 @@ async def test_a_template_parameter_missing_fails_the_message_without_sending(
     await make_due_now(sessions)
     assert await worker.run_once() == 0
     await asyncio.sleep(0.2)
-    assert mails_to(smtp_catcher, event.recipient) == []
+    assert mailbox.to(event.recipient) == []
 
 
 async def add_sending_row(sessions, recipient: str, *, last_touched: datetime) -> Delivery:
@@ -268,13 +234,13 @@ async def add_sending_row(sessions, recipient: str, *, last_touched: datetime) -
 
 
 async def test_a_message_left_sending_by_a_crash_becomes_unknown_and_is_never_resent(
-    sessions, catcher_mailer, smtp_catcher, tmp_path
+    sessions, catcher_mailer, mailbox, make_dispatcher
 ):
     stuck_to = f"stuck-{uuid.uuid4().hex[:8]}@example.com"
     busy_to = f"busy-{uuid.uuid4().hex[:8]}@example.com"
     stuck = await add_sending_row(sessions, stuck_to, last_touched=utcnow() - timedelta(minutes=10))
     busy = await add_sending_row(sessions, busy_to, last_touched=utcnow())
-    worker = dispatcher(sessions, catcher_mailer, tmp_path, stuck_after_s=60)
+    worker = make_dispatcher(catcher_mailer, stuck_after_s=60)
 
     assert await worker.mark_stuck_unknown() == 1
     assert await worker.run_once() == 0
@@ -285,13 +251,13 @@ async def test_a_message_left_sending_by_a_crash_becomes_unknown_and_is_never_re
     (status,) = await statuses(sessions)
     assert (status.ledger_id, status.outcome) == (str(stuck.id), "unknown")
     await asyncio.sleep(0.2)
-    assert mails_to(smtp_catcher, stuck_to) == []
+    assert mailbox.to(stuck_to) == []
 
 
-async def test_an_unknown_outcome_from_the_mailer_is_final_and_not_retried(sessions, tmp_path):
+async def test_an_unknown_outcome_from_the_mailer_is_final_and_not_retried(sessions, make_dispatcher):
     mailer = FakeMailer(SendOutcome.UNKNOWN)
     await record(sessions, request())
-    worker = dispatcher(sessions, mailer, tmp_path)
+    worker = make_dispatcher(mailer)
 
     assert await worker.run_once() == 1
     await make_due_now(sessions)
@@ -315,11 +281,11 @@ async def warm_pool(sessions, connections: int) -> None:
     await asyncio.gather(*(hold() for _ in range(connections)))
 
 
-async def test_dispatchers_racing_for_the_same_rows_send_each_message_once(sessions, tmp_path):
+async def test_dispatchers_racing_for_the_same_rows_send_each_message_once(sessions, make_dispatcher):
     mailer = FakeMailer()
     for _ in range(6):
         await record(sessions, request())
-    workers = [dispatcher(sessions, mailer, tmp_path) for _ in range(4)]
+    workers = [make_dispatcher(mailer) for _ in range(4)]
     await warm_pool(sessions, 4)  # so no worker is held back by a slow first connect and the claims overlap
 
     counts = await asyncio.gather(*(worker.run_once() for worker in workers))
@@ -327,3 +293,54 @@ async def test_dispatchers_racing_for_the_same_rows_send_each_message_once(sessi
     assert sum(counts) == 6
     assert sorted(m.ledger_id for m in mailer.sent) == sorted(str(row.id) for row in await ledger(sessions))
     assert {row.status for row in await ledger(sessions)} == {"sent"}
+
+
+async def test_the_ledger_keeps_the_event_id_of_the_request_that_created_the_row(sessions):
+    event = request()
+    envelope = Envelope.new(source="/factora/invoicing", type=catalogue.SEND_REQUESTED.schema_name, tenant="c-env")
+
+    async with sessions() as session, session.begin():
+        await record_send_request(event, envelope, session)
+    again = Envelope.new(source="/factora/invoicing", type=catalogue.SEND_REQUESTED.schema_name, tenant="c-env")
+    async with sessions() as session, session.begin():
+        await record_send_request(event, again, session)  # a new event asking for the same message
+
+    (row,) = await ledger(sessions)
+    assert row.request_event_id == envelope.id
+
+
+async def test_recipients_are_recorded_in_one_spelling_so_a_repeat_is_recognised(sessions):
+    key = f"mfa:{uuid.uuid4()}"
+    sms = {"channel": "sms", "template": "mfa-code", "params": {"code": "482913", "expires_in_minutes": 10}}
+    await record(sessions, request("06 12 34 56 78", idempotency_key=key, **sms))
+    await record(sessions, request("+33 6 12 34 56 78", idempotency_key=key, **sms))
+    await record(sessions, request("Buyer.Name@Example.COM", idempotency_key=key))
+    await record(sessions, request("Buyer.Name@example.com", idempotency_key=key))
+
+    rows = await ledger(sessions)
+    assert sorted(row.recipient for row in rows) == ["+33612345678", "Buyer.Name@example.com"]
+
+
+async def test_the_second_migration_keeps_the_rows_written_under_the_first(fresh_database):
+    from alembic import command
+
+    from servicekit.migrations import alembic_config
+
+    url = await fresh_database("notifications_upgrade")
+    await asyncio.to_thread(command.upgrade, alembic_config(MIGRATIONS, url), "0001")
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO delivery (id, idempotency_key, channel, recipient, locale, template, params, status,"
+                    " attempts, next_attempt_at, created_at, updated_at) VALUES (gen_random_uuid(), 'k-old', 'email',"
+                    " 'old@example.com', 'fr', 'invoice-delivered', '{}', 'sent', 1, now(), now(), now())"
+                )
+            )
+        await asyncio.to_thread(upgrade_to_head, MIGRATIONS, url)
+        async with make_session_factory(engine)() as session:
+            (row,) = (await session.exec(select(Delivery))).all()
+    finally:
+        await engine.dispose()
+    assert (row.idempotency_key, row.status, row.request_event_id, row.completed_at) == ("k-old", "sent", None, None)

@@ -77,7 +77,7 @@ async def test_an_email_is_rendered_in_the_asked_language_and_carries_the_ledger
     mailer = RecordingMailer()
     row = delivery()
 
-    result = await worker(mailer).attempt(row)
+    result = (await worker(mailer).attempt(row)).result
 
     assert result.outcome is SendOutcome.SENT
     (message,) = mailer.sent
@@ -92,7 +92,7 @@ async def test_a_missing_parameter_is_a_permanent_failure_and_nothing_is_handed_
     mailer = RecordingMailer()
     params = {k: v for k, v in INVOICE_PARAMS.items() if k != "amount"}
 
-    result = await worker(mailer).attempt(delivery(params=params))
+    result = (await worker(mailer).attempt(delivery(params=params))).result
 
     assert result.outcome is SendOutcome.PERMANENT
     assert "amount" in (result.detail or "")
@@ -102,7 +102,7 @@ async def test_a_missing_parameter_is_a_permanent_failure_and_nothing_is_handed_
 async def test_an_unknown_template_is_a_permanent_failure():
     mailer = RecordingMailer()
 
-    result = await worker(mailer).attempt(delivery(template="no-such-template"))
+    result = (await worker(mailer).attempt(delivery(template="no-such-template"))).result
 
     assert result.outcome is SendOutcome.PERMANENT
     assert mailer.sent == []
@@ -111,7 +111,7 @@ async def test_an_unknown_template_is_a_permanent_failure():
 async def test_an_adapter_that_crashes_is_recorded_as_unknown_because_the_message_may_have_left():
     mailer = RecordingMailer(RuntimeError("socket closed after DATA"))
 
-    result = await worker(mailer).attempt(delivery())
+    result = (await worker(mailer).attempt(delivery())).result
 
     assert result.outcome is SendOutcome.UNKNOWN
     assert "RuntimeError" in (result.detail or "")
@@ -126,7 +126,7 @@ async def test_an_sms_goes_to_the_sms_gateway_with_its_short_text_and_the_ledger
         params={"code": "482913", "expires_in_minutes": 10},
     )
 
-    result = await worker(mailer, sms).attempt(row)
+    result = (await worker(mailer, sms).attempt(row)).result
 
     assert result.outcome is SendOutcome.SENT
     assert mailer.sent == []

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import httpx
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from notifications.adapters import SendOutcome, SendResult
@@ -20,17 +21,8 @@ log = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 DETAIL_LIMIT = 300
-# Stopgap until `phonenumbers` is a dependency: (calling code, national trunk prefix) per region.
-# Italy and a few others keep their leading 0 inside the international number, hence "".
-REGIONS: dict[str, tuple[str, str]] = {
-    "FR": ("33", "0"), "BE": ("32", "0"), "LU": ("352", ""), "CH": ("41", "0"),
-    "MC": ("377", ""), "DE": ("49", "0"), "AT": ("43", "0"), "NL": ("31", "0"),
-    "ES": ("34", ""), "PT": ("351", ""), "IT": ("39", ""), "IE": ("353", "0"),
-    "GB": ("44", "0"), "SE": ("46", "0"), "DK": ("45", ""), "NO": ("47", ""),
-    "FI": ("358", "0"), "PL": ("48", ""), "CZ": ("420", ""), "GR": ("30", ""),
-    "US": ("1", "1"), "CA": ("1", "1"), "AU": ("61", "0"), "NZ": ("64", "0"),
-    "SG": ("65", ""), "JP": ("81", "0"),
-}  # fmt: skip
+# What people type around the digits; letters (vanity numbers, "ext.") are refused.
+PHONE_TEXT = re.compile(r"\+?[\d\s().\-/]+")
 
 
 class InvalidPhoneNumber(ValueError):
@@ -38,22 +30,26 @@ class InvalidPhoneNumber(ValueError):
 
 
 def normalise_e164(raw: str, default_region: str = "FR") -> str:
-    """'06 12 34 56 78' (FR) → '+33612345678'. Shape only: it cannot tell a real line from a typo."""
-    text = raw.strip().replace("(0)", "")  # "+33 (0)6 …": the bracketed trunk 0 is not dialled
-    if not text or not re.fullmatch(r"\+?[\d\s().\-/]+", text):
+    """'06 12 34 56 78' (FR) → '+33612345678', checked against the numbering plan of its country.
+
+    A number without a country code is read as dialled in `default_region` (ISO 3166 alpha-2).
+    `phonenumbers` knows each country's trunk prefix, international prefix and number ranges,
+    so a number that cannot exist (too short, unassigned range) is refused here, not by the provider.
+    """
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text or not PHONE_TEXT.fullmatch(text):
         raise InvalidPhoneNumber(f"a phone number holds digits, spaces and one leading +: {raw!r}")
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+"):
-        number = digits
-    elif digits.startswith("00"):
-        number = digits[2:]
-    else:
-        region = default_region.upper()
-        if region not in REGIONS:
-            raise InvalidPhoneNumber(f"no country code known for region {default_region!r}: {raw!r}")
-        code, trunk = REGIONS[region]
-        number = code + (digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits)
-    e164 = f"+{number}"
+    region = default_region.upper()
+    if not text.startswith("+") and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidPhoneNumber(f"no country code known for region {default_region!r}: {raw!r}")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        reason = str(exc).split(") ", 1)[-1]  # "(1) The string supplied ..." without the error number
+        raise InvalidPhoneNumber(f"not a phone number ({reason}): {raw!r}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(f"not a valid number in its country's numbering plan: {raw!r}")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not E164.match(e164):
         raise InvalidPhoneNumber(f"not a valid international number (7 to 15 digits): {raw!r}")
     return e164

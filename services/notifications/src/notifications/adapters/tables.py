@@ -26,7 +26,13 @@ class Delivery(SQLModel, table=True):
     template: str
     params: dict[str, Any] = Field(sa_column=Column(sa.JSON, nullable=False))
     document_ref: str | None = None
+    # None: the template decides whether document_ref is attached (see ATTACHING_TEMPLATES).
+    attach_document: bool | None = None
+    # Set once sent: whether the document went as an attachment (False: link only).
+    document_attached: bool | None = None
     tenant: str | None = None
+    # ce_id of the send request that created the row (a repeated request adds no row).
+    request_event_id: str | None = None
     status: str = "pending"
     attempts: int = 0
     last_error: str | None = None
@@ -35,3 +41,5 @@ class Delivery(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
+    # When the final outcome (sent, failed, unknown) was recorded.
+    completed_at: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True), nullable=True))

@@ -24,7 +24,10 @@ PARTS: dict[str, str] = {
 }
 REQUIRED_PARTS = ("subject", "text", "html")
 # Names the renderer supplies itself; a producer never sends them.
-PROVIDED_NAMES = frozenset({"subject"})
+PROVIDED_NAMES = frozenset({"subject", "document_attached"})
+# Messages about a sealed document attach it by default when the request has a document_ref
+# (a request's attach_document overrides this either way).
+ATTACHING_TEMPLATES = frozenset({"invoice-delivered", "credit-note-received"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +234,10 @@ class TemplateRenderer:
             raise UnknownTemplate(template_id)
         return set(self._required[template_id])
 
-    def render(self, template_id: str, locale: str, params: Mapping[str, Any]) -> RenderedMessage:
+    def render(
+        self, template_id: str, locale: str, params: Mapping[str, Any], *, document_attached: bool = False
+    ) -> RenderedMessage:
+        """All parts in `locale`; `document_attached` lets a template say the document is attached."""
         if locale not in LOCALES:
             raise UnknownTemplate(template_id, locale)
         available = self.locales(template_id)
@@ -240,6 +246,7 @@ class TemplateRenderer:
         if missing:
             raise MissingTemplateParameter(template_id, used, missing)
         context = {k: v for k, v in params.items() if k not in PROVIDED_NAMES}
+        context["document_attached"] = document_attached
         try:
             # A subject is one header line: collapsing whitespace also rules out header injection.
             subject = " ".join(self._render(template_id, used, "subject", context).split())

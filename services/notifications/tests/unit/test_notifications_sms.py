@@ -30,7 +30,7 @@ URL = "https://sms.example.test/v1/messages"
         ("06 12 34 56 78", "FR", "+33612345678"),
         ("+33 (0)6 12 34 56 78", "FR", "+33612345678"),
         ("0033 6 12 34 56 78", "GB", "+33612345678"),
-        ("07700 900123", "GB", "+447700900123"),
+        ("07911 123456", "GB", "+447911123456"),
         ("(415) 555-0132", "US", "+14155550132"),
         ("1-415-555-0132", "US", "+14155550132"),
         ("06.12.34.56.78", "fr", "+33612345678"),
@@ -44,7 +44,18 @@ def test_numbers_are_normalised_to_e164(raw: str, region: str, expected: str) ->
 
 @pytest.mark.parametrize(
     ("raw", "region"),
-    [("", "FR"), ("call me", "FR"), ("+33 6 12 +34", "FR"), ("123", "FR"), ("0612345678", "ZZ"), ("+0612345678", "FR")],
+    [
+        ("", "FR"),
+        ("call me", "FR"),
+        ("+33 6 12 +34", "FR"),
+        ("123", "FR"),
+        ("0612345678", "ZZ"),
+        ("+0612345678", "FR"),
+        ("06 12 34 56", "FR"),  # two digits short
+        ("07700 900123", "GB"),  # Ofcom's range reserved for drama: never a real line
+        ("+1 415 555 013", "FR"),  # too short for the North American plan
+        ("1-800-FLOWERS", "US"),  # letters are not dialled here
+    ],
 )
 def test_impossible_numbers_are_refused(raw: str, region: str) -> None:
     with pytest.raises(InvalidPhoneNumber):

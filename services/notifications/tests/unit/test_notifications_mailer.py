@@ -18,6 +18,7 @@ from notifications.adapters.mailer import (
     SmtpSettings,
     address_is_valid,
     build_message,
+    message_bytes,
     message_id,
 )
 
@@ -55,7 +56,7 @@ def test_message_id_and_ledger_header_come_from_the_ledger_id() -> None:
 
 
 def test_body_is_multipart_alternative_text_then_html_and_seven_bit_on_the_wire() -> None:
-    raw = build_message(outgoing(), SETTINGS).as_bytes(policy=email.policy.SMTP)
+    raw = message_bytes(outgoing(), SETTINGS)
     parsed = reparse(raw)
 
     raw.decode("ascii")  # no 8BITMIME needed from the relay
@@ -71,7 +72,7 @@ def test_body_is_multipart_alternative_text_then_html_and_seven_bit_on_the_wire(
 def test_attachment_turns_the_message_into_multipart_mixed() -> None:
     pdf = b"%PDF-1.7\n" + bytes(range(256)) * 4
     msg = outgoing(attachment=Attachment("Facture F-1.pdf", pdf, "application/pdf"))
-    parsed = reparse(build_message(msg, SETTINGS).as_bytes(policy=email.policy.SMTP))
+    parsed = reparse(message_bytes(msg, SETTINGS))
 
     assert parsed.get_content_type() == "multipart/mixed"
     body, attached = list(parsed.iter_parts())
@@ -158,3 +159,54 @@ async def test_invalid_recipient_is_permanent_without_touching_the_network() -> 
 def test_only_transient_results_are_retryable() -> None:
     assert SendResult(SendOutcome.TRANSIENT).retryable
     assert not any(SendResult(o).retryable for o in (SendOutcome.SENT, SendOutcome.PERMANENT, SendOutcome.UNKNOWN))
+
+
+def test_a_subject_in_any_script_survives_the_trip_in_encoded_words_under_78_columns() -> None:
+    subject = "Facture F-1 émise par Atelier Lumière — 日本語の件名もあります, et un nom vraiment très long"
+    raw = message_bytes(outgoing(subject=subject), SETTINGS)
+
+    parsed = reparse(raw)
+    assert parsed["Subject"] == subject
+    headers = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    start = next(i for i, h in enumerate(headers) if h.startswith(b"Subject:"))
+    folded = [headers[start]] + [h for h in headers[start + 1 :] if h.startswith(b" ")]
+    assert len(folded) > 1
+    assert all(len(line) <= 78 for line in folded)
+
+
+def test_a_long_plain_subject_is_folded_at_spaces_and_reads_back_whole() -> None:
+    subject = "New invoice F2026-000042 from a supplier whose registered name is long enough to need folding"
+    raw = message_bytes(outgoing(subject=subject), SETTINGS)
+
+    assert reparse(raw)["Subject"] == subject
+    assert b"Subject: New invoice F2026-000042 from a supplier whose registered name is\r\n long" in raw
+
+
+def test_a_sender_name_and_a_file_name_outside_ascii_are_encoded_not_mangled() -> None:
+    settings = SmtpSettings(from_address="no-reply@factora.test", from_name="Factora — réseau")
+    message = outgoing(attachment=Attachment("Facture n°42.pdf", b"%PDF-1.7 x", "application/pdf"))
+
+    parsed = reparse(message_bytes(message, settings))
+
+    assert parsed["From"] == "Factora — réseau <no-reply@factora.test>"
+    (attached,) = list(parsed.iter_attachments())
+    assert attached.get_filename() == "Facture n°42.pdf"
+
+
+def test_the_language_of_the_text_is_declared() -> None:
+    assert reparse(message_bytes(outgoing(language="fr"), SETTINGS))["Content-Language"] == "fr"
+    assert reparse(message_bytes(outgoing(), SETTINGS))["Content-Language"] is None
+
+
+@pytest.mark.parametrize("field", ["subject", "ledger_id"])
+def test_a_header_value_cannot_start_a_new_header(field: str) -> None:
+    with pytest.raises(ValueError):
+        message_bytes(outgoing(**{field: "x\r\nBcc: victim@example.com"}), SETTINGS)
+
+
+async def test_a_message_that_cannot_be_built_is_permanent_without_touching_the_network() -> None:
+    mailer = SmtpMailer(SmtpSettings(host="192.0.2.1", port=9, timeout_s=0.1))
+
+    result = await mailer.send(outgoing(subject="a\nb"))
+
+    assert (result.outcome, result.stage) == (SendOutcome.PERMANENT, "build")
