@@ -265,9 +265,13 @@ class Api:
         return await self.client.request(method, path, headers=headers, **kwargs)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 async def api(fresh_database, kafka_broker):
-    """The invoicing app with its lifespan (Kafka consumers, relay) on a fresh database, behind httpx."""
+    """The invoicing app with its lifespan (Kafka consumers, relay) on a fresh database, behind httpx.
+
+    Module scope, not package: without __init__.py a "package" fixture lives for the whole session, and
+    this app's partner-intake consumer would then answer the end-to-end tests' submissions too.
+    """
     import httpx
     from asgi_lifespan import LifespanManager
     from pydantic import SecretStr
