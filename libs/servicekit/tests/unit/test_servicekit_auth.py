@@ -2,59 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet, OctKey, OKPKey
+from joserfc.jwk import ECKey, OctKey, OKPKey
 
+from devstack.local_jwks import LocalJwks
 from servicekit.auth import ISSUER, CurrentPrincipal, JwksVerifier, Principal
 
 pytestmark = pytest.mark.unit
 
-
-class JwksServer:
-    """Serves whatever key set the test puts in `keys`, and counts the fetches."""
-
-    def __init__(self) -> None:
-        self.keys: list[ECKey | OKPKey] = []
-        self.fetches = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.fetches += 1
-                body = json.dumps(KeySet(outer.keys).as_dict(private=False)).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+JwksServer = LocalJwks  # serves whatever key set a test puts in `keys`, and counts the fetches
 
 
 @pytest.fixture(scope="module")
 def jwks_server() -> Iterator[JwksServer]:
-    server = JwksServer()
+    server = JwksServer(keys=[])
     yield server
     server.close()
 

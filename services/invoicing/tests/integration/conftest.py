@@ -24,6 +24,7 @@ from contracts.v1.identity import (
     CompanyRegistered,
     PartnerCredentialRegistered,
 )
+from devstack.local_jwks import LocalJwks
 from invoicing.adapters.signatures import RawRecord
 from invoicing.adapters.tables import InvoiceRecord
 from invoicing.service import handlers, relationships
@@ -182,66 +183,7 @@ def world(invoicing_sessions) -> World:
 # --------------------------------------------------------------------------- the whole app over HTTP
 
 
-class JwksServer:
-    """Identity's JWKS as a tiny local HTTP server, with the key the tests sign tokens with."""
-
-    def __init__(self) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        from joserfc.jwk import ECKey, KeySet
-
-        self.key = ECKey.generate_key("P-256", parameters={"kid": "identity-test"})
-        body = json.dumps(KeySet([self.key]).as_dict(private=False)).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def token(
-        self,
-        company_id: str,
-        rights: tuple[str, ...] | frozenset[str] = (),
-        *,
-        user_id: str = "u-test",
-        acr: str = "aal1",
-        auth_age_s: int = 0,
-    ) -> str:
-        import time
-
-        from joserfc import jwt
-
-        from servicekit.auth import ISSUER
-
-        now = int(time.time())
-        claims = {
-            "iss": ISSUER,
-            "sub": user_id,
-            "company_id": company_id,
-            "rights": list(rights),
-            "acr": acr,
-            "auth_time": now - auth_age_s,
-            "iat": now,
-            "exp": now + 600,
-        }
-        return jwt.encode({"alg": "ES256", "kid": "identity-test"}, claims, self.key)
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+JwksServer = LocalJwks  # identity's JWKS with the key the tests sign tokens with
 
 
 ALL_RIGHTS = frozenset({"invoices:create", "invoices:view", "billing", "partners", "contacts", "manage_users", "admin"})

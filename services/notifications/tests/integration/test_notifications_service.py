@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from types import SimpleNamespace
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
-from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import select
@@ -24,11 +19,12 @@ from sqlmodel import select
 import notifications
 from contracts import catalogue
 from contracts.v1 import SendRequested
+from devstack.local_jwks import LocalJwks
 from factora_testing.kafka_io import publish_event
 from notifications.adapters.tables import Delivery
 from notifications.bootstrap import build_app
 from notifications.settings import Settings, SmtpSettings
-from servicekit.auth import ISSUER, Right
+from servicekit.auth import Right
 from servicekit.migrations import upgrade_to_head
 from servicekit.settings import KafkaSettings
 
@@ -46,43 +42,11 @@ PARAMS = {
 }
 
 
-class JwksServer:
-    """Identity's JWKS on a loopback thread, and a key to sign test access tokens (ES256)."""
+class JwksServer(LocalJwks):
+    """Identity's JWKS, with operator tokens signed by its key."""
 
-    def __init__(self) -> None:
-        self.key = ECKey.generate_key("P-256", parameters={"kid": "identity-test"})
-        body = json.dumps(KeySet([self.key]).as_dict(private=False)).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
-        Thread(target=self._httpd.serve_forever, daemon=True).start()
-
-    def token(self, *rights: str, company_id: str = "c-factora") -> str:
-        now = int(time.time())
-        claims = {
-            "iss": ISSUER,
-            "sub": "u-operator",
-            "company_id": company_id,
-            "rights": list(rights),
-            "iat": now,
-            "exp": now + 300,
-        }
-        return jwt.encode({"alg": "ES256", "kid": "identity-test"}, claims, self.key)
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    def token(self, *rights: str, company_id: str = "c-factora") -> str:  # type: ignore[override]
+        return super().token(company_id, rights, user_id="u-operator", ttl_s=300)
 
 
 @pytest.fixture(scope="module")

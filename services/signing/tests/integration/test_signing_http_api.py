@@ -6,21 +6,20 @@ import asyncio
 import hashlib
 import io
 import json
-import threading
 import time
 import uuid
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey
 
 import signing
+from devstack.local_jwks import LocalJwks
 from servicekit.auth import ISSUER
 from servicekit.migrations import upgrade_to_head
 from servicekit.settings import KafkaSettings
@@ -40,34 +39,6 @@ MAX_BYTES = 1024 * 1024
 BOUND_S = 5.0
 
 
-class JwksServer:
-    """identity's JWKS endpoint, played by a loopback server thread."""
-
-    def __init__(self, key: ECKey) -> None:
-        body = json.dumps(KeySet([key]).as_dict(private=False)).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def identity_key() -> ECKey:
     return ECKey.generate_key("P-256", parameters={"kid": "identity-test"})
@@ -75,7 +46,7 @@ def identity_key() -> ECKey:
 
 @pytest.fixture(scope="module")
 def jwks_url(identity_key) -> Iterator[str]:
-    server = JwksServer(identity_key)
+    server = LocalJwks([identity_key])
     yield server.url
     server.close()
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,10 +21,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey
 from sqlmodel import col, select
 
 import support
+from devstack.local_jwks import LocalJwks
 from servicekit.auth import ISSUER, Right
 from servicekit.messaging_tables import OutboxMessage
 from servicekit.migrations import upgrade_to_head
@@ -37,31 +36,9 @@ from support.settings import Settings
 MIGRATIONS = Path(support.__file__).parent / "migrations"
 
 
-class JwksServer:
+def JwksServer(key: ECKey) -> LocalJwks:
     """Identity's JWKS endpoint, played by a loopback server holding one P-256 key."""
-
-    def __init__(self, key: ECKey) -> None:
-        body = json.dumps(KeySet([key]).as_dict(private=False)).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    return LocalJwks([key])
 
 
 @dataclass
