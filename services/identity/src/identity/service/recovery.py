@@ -46,10 +46,11 @@ async def guarded_request(ctx: Context, client: Client, key: str, work: Work) ->
             raise throttle.too_many(wait, "requests from your network")
 
 
-def new_link_token(
+async def replace_link_token(
     ctx: Context, s: AsyncSession, user_id: uuid.UUID, purpose: str, ttl_s: int
 ) -> tuple[str, OneTimeToken]:
-    """A single-use link token (only its hash is stored)."""
+    """A new single-use link token (only its hash is stored); earlier links of this purpose stop working."""
+    await queries.void_tokens(s, user_id, purpose)
     token = secrets.new_token()
     row = OneTimeToken(
         user_id=user_id,
@@ -58,6 +59,7 @@ def new_link_token(
         expires_at=now() + timedelta(seconds=ttl_s),
     )
     s.add(row)
+    await s.flush()
     return token, row
 
 
@@ -68,10 +70,8 @@ async def forgot_password(ctx: Context, email: str, client: Client) -> None:
         user = await queries.user_by_email(s, normalise_email(email))
         if user is None or user.status == "disabled":
             return False
-        await queries.void_tokens(s, user.id, "reset_password")
         ttl = ctx.settings.password_reset_ttl_s
-        token, row = new_link_token(ctx, s, user.id, "reset_password", ttl)
-        await s.flush()
+        token, row = await replace_link_token(ctx, s, user.id, "reset_password", ttl)
         outbound.send_message(
             ctx,
             s,

@@ -20,7 +20,7 @@ from identity.domain.validation import (
 )
 from identity.service import audit, outbound, queries, throttle
 from identity.service.context import Client, Context, min_duration, now
-from identity.service.recovery import INVALID_LINK, InvalidLink, guarded_request, new_link_token
+from identity.service.recovery import INVALID_LINK, InvalidLink, guarded_request, replace_link_token
 
 
 @dataclass
@@ -189,10 +189,8 @@ async def _remind_existing(ctx: Context, s: AsyncSession, user: User, client: Cl
 
 async def send_verification(ctx: Context, s: AsyncSession, user: User) -> None:
     """A new confirmation link for the address (older links stop working)."""
-    await queries.void_tokens(s, user.id, "verify_email")
     ttl = ctx.settings.email_verification_ttl_s
-    token, row = new_link_token(ctx, s, user.id, "verify_email", ttl)
-    await s.flush()
+    token, row = await replace_link_token(ctx, s, user.id, "verify_email", ttl)
     outbound.send_message(
         ctx,
         s,

@@ -9,7 +9,7 @@ from identity.domain.errors import Conflict
 from identity.domain.validation import normalise_email
 from identity.service import audit, outbound, queries
 from identity.service.context import SYSTEM, Context
-from identity.service.recovery import new_link_token
+from identity.service.recovery import replace_link_token
 from servicekit.auth import Right
 
 ROLE_RIGHTS = {
@@ -54,7 +54,7 @@ async def create_staff(ctx: Context, *, email: str, role: str, full_name: str | 
         )
         s.add(user)
         await s.flush()
-        token, _row = new_link_token(ctx, s, user.id, "invitation", ctx.settings.invitation_ttl_s)
+        token, _row = await replace_link_token(ctx, s, user.id, "invitation", ctx.settings.invitation_ttl_s)
         audit.record(s, "staff.created", SYSTEM, company_id=company.id, user_id=user.id, role=role)
         await outbound.publish_user(ctx, s, user, "invited")
     return user, ctx.link("accept-invitation", token)

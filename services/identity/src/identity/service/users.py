@@ -16,7 +16,7 @@ from identity.domain.rights import DEFAULT_FORMER_ADMIN_RIGHTS, effective_rights
 from identity.domain.validation import normalise_email
 from identity.service import audit, outbound, queries
 from identity.service.context import Client, Context, now
-from identity.service.recovery import INVALID_LINK, InvalidLink, new_link_token
+from identity.service.recovery import INVALID_LINK, InvalidLink, replace_link_token
 from identity.service.sessions import Caller, require_recent_auth, require_right
 from servicekit.auth import Right
 
@@ -71,10 +71,8 @@ def _check_grant(caller: Caller, rights: list[str]) -> list[str]:
 
 
 async def _send_invitation(ctx: Context, s: AsyncSession, user: User, inviter: User, company: Company) -> None:
-    await queries.void_tokens(s, user.id, "invitation")
     ttl = ctx.settings.invitation_ttl_s
-    token, row = new_link_token(ctx, s, user.id, "invitation", ttl)
-    await s.flush()
+    token, row = await replace_link_token(ctx, s, user.id, "invitation", ttl)
     outbound.send_message(
         ctx,
         s,
