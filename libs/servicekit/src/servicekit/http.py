@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from servicekit.auth import JwksVerifier
 from servicekit.metrics import HTTP_DURATION, HTTP_REQUESTS, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
@@ -87,3 +89,12 @@ def create_http_app(
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics", exclude_spans=["receive", "send"])
     return app
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: a session of the service's own database for one request."""
+    async with request.app.state.runtime.sessions() as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(db_session)]

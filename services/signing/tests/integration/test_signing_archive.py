@@ -18,6 +18,7 @@ from sqlmodel import select
 import signing
 from servicekit.auth import Principal, current_principal
 from servicekit.db import make_engine, make_session_factory
+from servicekit.http import db_session
 from servicekit.migrations import upgrade_to_head
 from signing.adapters import archive
 from signing.adapters.tables import GENESIS_HASH, ArchiveChainHead, ArchivedDocument
@@ -177,7 +178,7 @@ def api(sessions, company_id: str) -> httpx.AsyncClient:
         async with sessions() as session:
             yield session
 
-    app.dependency_overrides[http.session] = session_override
+    app.dependency_overrides[db_session] = session_override
     app.dependency_overrides[current_principal] = lambda: Principal("u-1", company_id, frozenset())
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://signing.test")
 

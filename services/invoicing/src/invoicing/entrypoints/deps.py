@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from invoicing.adapters.tables import PartyRecord
 from invoicing.domain.errors import InvalidInvoice, InvoicingError, StepUpRequired
 from invoicing.domain.findings import ValidationReport
 from invoicing.service.context import Context
 from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.http import DbSession
 
-
-async def session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.runtime.sessions() as s:
-        yield s
-
-
-Session = Annotated[AsyncSession, Depends(session)]
+Session = DbSession
 
 
 def context(request: Request) -> Context:

@@ -20,12 +20,12 @@ from invoicing.adapters import repository
 from invoicing.adapters.tables import InvoiceEvent, InvoiceRecord, PartyRecord
 from invoicing.domain import statuses
 from invoicing.domain.exports import build_cii, build_ubl
-from invoicing.entrypoints.deps import Ctx, Locale, Session, require_any, session, wake_relay
+from invoicing.entrypoints.deps import Ctx, Locale, Session, require_any, wake_relay
 from invoicing.entrypoints.schemas import InvoicePage, InvoiceSummary, InvoiceView
 from invoicing.service import drafts, lifecycle
 from servicekit.auth import Principal, Right
 
-__all__ = ["router", "session"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from servicekit.auth import CurrentPrincipal
+from servicekit.http import DbSession
 from signing.adapters import archive
 from signing.adapters.sandbox import SandboxBusy, SandboxRefusal, VerificationSandbox
 from signing.documents.inspect import looks_like_pdf, not_a_pdf
@@ -25,16 +26,11 @@ router = APIRouter(prefix="/archive", tags=["archive"])
 verify_router = APIRouter(tags=["verification"])
 
 
-async def session(request: Request):  # type: ignore[no-untyped-def]
-    async with request.app.state.runtime.sessions() as s:
-        yield s
-
-
 def sandbox(request: Request) -> VerificationSandbox:
     return request.app.state.sandbox
 
 
-Session = Annotated[AsyncSession, Depends(session)]
+Session = DbSession
 Sandbox = Annotated[VerificationSandbox, Depends(sandbox)]
 NOT_FOUND = "no such document for your company"
 ERROR_RESPONSES = {
