@@ -1,0 +1,1 @@
+"""The `factora` command line for newcomers, partner IT teams and operators."""
