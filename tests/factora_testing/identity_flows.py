@@ -96,3 +96,16 @@ def dev_token(network, company_id: str, *, rights: str = "", acr: str = "aal1") 
         command, env={**os.environ, **network.env}, capture_output=True, text=True, check=True, timeout=60
     )
     return out.stdout.strip()
+
+
+def staff_invitation_token(network, email: str, *, role: str = "agent", name: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """Operator set-up (no HTTP API exists for it): `identity.manage create-staff`; the token of its printed link."""
+    command = [sys.executable, "-m", "identity.manage", "create-staff", "--email", email, "--role", role]
+    if name:
+        command += ["--name", name]
+    out = subprocess.run(
+        command, env={**os.environ, **network.env}, capture_output=True, text=True, check=True, timeout=60
+    )
+    found = TOKEN_IN_LINK.search(out.stdout)
+    assert found, out.stdout
+    return found.group(1)

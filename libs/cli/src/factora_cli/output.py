@@ -1,4 +1,4 @@
-"""How every `factora` command speaks: rich on a terminal, plain without one, JSON for scripts, meaningful exit codes."""
+"""How every `factora` command speaks: rich on a terminal, plain otherwise, JSON for scripts, meaningful exit codes."""
 
 from __future__ import annotations
 
@@ -38,5 +38,5 @@ def fail(message: str, code: ExitCode = ExitCode.FAILED, *, json_output: bool = 
     if json_output:
         emit_json({"error": message, "exit_code": int(code)})
     else:
-        errors.print(f"[bold red]error:[/] {message}")
+        errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # never break a path or URL
     raise typer.Exit(int(code))

@@ -36,6 +36,7 @@ class Ports:
     postgres: PortSpec
     smtp: PortSpec
     services: dict[str, PortSpec] = field(default_factory=dict)
+    gateway: PortSpec = field(default_factory=lambda: PortSpec("API gateway", 8080, "FACTORA_GATEWAY_PORT"))
 
     def service(self, name: str) -> int:
         """The HTTP port of one service."""
@@ -66,6 +67,7 @@ def dev_ports(env: Mapping[str, str] | None = None) -> Ports:
         postgres=_spec(env, "PostgreSQL", "FACTORA_PG_PORT", 15432),
         smtp=_spec(env, "SMTP catcher", "FACTORA_SMTP_PORT", 2525),
         services={s: _spec(env, f"service {s}", f"{s.upper()}_HTTP_PORT", p) for s, p in _DEV_SERVICE_PORTS.items()},
+        gateway=_spec(env, "API gateway", "FACTORA_GATEWAY_PORT", 8080),
     )
 
 
@@ -82,6 +84,7 @@ def ports_for_tests(env: Mapping[str, str] | None = None) -> Ports:
             s: _spec(env, f"test service {s}", f"FACTORA_TEST_{s.upper()}_HTTP_PORT", p)
             for s, p in _TEST_SERVICE_PORTS.items()
         },
+        gateway=_spec(env, "test API gateway", "FACTORA_TEST_GATEWAY_PORT", 28080),
     )
 
 

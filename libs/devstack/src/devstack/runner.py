@@ -13,10 +13,11 @@ from pathlib import Path
 
 from devstack.config import LOCALHOST, SERVICES, Ports, dev_ports, kafka_home, repo_root, state_dir
 from devstack.errors import StackError
+from devstack.gateway import GatewaySettings, LocalGateway, gateway_dir, nginx_binary
 from devstack.infra import Infra
 from devstack.ports import ensure_port_free
 from devstack.prometheus import LocalPrometheus, observability_dir, prometheus_binary, prometheus_port
-from devstack.services import ServiceFailedError, ServiceSupervisor, service_env
+from devstack.services import MAX_BACKOFF, STABLE_AFTER, ServiceFailedError, ServiceSupervisor, service_env
 from devstack.state import StateFile
 
 
@@ -38,6 +39,9 @@ class StackRun:
     supervisor: ServiceSupervisor | None = None
     prometheus: LocalPrometheus | None = None
     prometheus_note: str = ""
+    gateway: LocalGateway | None = None
+    gateway_note: str = ""
+    gateway_seconds: float | None = None
     started: float = field(default_factory=time.monotonic)
     began: bool = False
 
@@ -73,6 +77,7 @@ class StackRun:
         for name in self.names:
             ensure_port_free(self.ports.services[name])
         self._prepare_prometheus()
+        self._prepare_gateway()
         self.state.begin("up" if self.with_services else "infra", {"state_dir": str(self.state_dir)})
         self.began = True
 
@@ -97,6 +102,63 @@ class StackRun:
             service_ports={s: self.ports.service(s) for s in SERVICES},
             log_path=self.state_dir / "logs" / "prometheus.log",
         )
+
+    def _prepare_gateway(self) -> None:
+        """nginx in front of the services on FACTORA_GATEWAY_PORT, when nginx is installed."""
+        if not self.names:
+            return
+        binary = nginx_binary()
+        if binary is None:
+            self.gateway_note = "not started: nginx is not installed (apt-get install nginx)"
+            return
+        ensure_port_free(self.ports.gateway)
+        self.gateway = LocalGateway(
+            binary=binary,
+            settings=GatewaySettings.from_env(self.ports.gateway.port, {s: self.ports.service(s) for s in SERVICES}),
+            home=self.state_dir / "gateway",
+            source_dir=gateway_dir(self.root),
+            log_path=self.state_dir / "logs" / "gateway.log",
+        )
+
+    async def _start_gateway(self) -> None:
+        if self.gateway is None:
+            return
+        started = time.monotonic()
+        try:
+            await self.gateway.start()
+        except StackError as exc:
+            # The services stay reachable on their own ports: say why and carry on without it.
+            say(f"the API gateway did not start, running without it: {exc}")
+            self.gateway_note = f"failed to start (see {self.gateway.log_path})"
+            await self.gateway.stop()
+            self.gateway = None
+            return
+        self.state.record("gateway", self.gateway.process.pid, str(self.gateway.config_path))
+        self.gateway_seconds = time.monotonic() - started
+
+    async def _watch_gateway(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        """Restart nginx when it dies, with the services' back-off (1 s, 2 s, … 30 s; reset after a minute up)."""
+        restarts = 0
+        while not stop.is_set():
+            gateway = self.gateway
+            if gateway is not None and (code := gateway.process.returncode) is not None:
+                if time.monotonic() - gateway.process.started_at > STABLE_AFTER:
+                    restarts = 0
+                delay = min(MAX_BACKOFF, 2.0**restarts)
+                restarts += 1
+                say(f"the API gateway exited with code {code}; restarting in {delay:.0f} s (log {gateway.log_path})")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    return
+                try:
+                    await gateway.start()
+                except StackError as exc:
+                    say(f"the API gateway did not come back: {exc}")
+                self.state.record("gateway", gateway.process.pid, str(gateway.config_path))
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
 
     async def _start_prometheus(self) -> None:
         if self.prometheus is None:
@@ -129,10 +191,11 @@ class StackRun:
         infra_done = time.monotonic()
         if self.names:
             await self._start_services()
+            await self._start_gateway()
             await self._start_prometheus()
         self._print_summary(infra_done)
         if self.supervisor:
-            await self.supervisor.supervise(stop)
+            await asyncio.gather(self.supervisor.supervise(stop), self._watch_gateway(stop))
         else:
             await stop.wait()
 
@@ -170,6 +233,8 @@ class StackRun:
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.infra.timings.items())
         if self.names:
             parts += f", services {time.monotonic() - infra_done:.1f} s"
+            if self.gateway_seconds is not None:
+                parts += f" of which the gateway {self.gateway_seconds:.1f} s"
         what = "Factora stack" if self.with_services else "Factora infrastructure"
         waiting = self.supervisor.not_ready if self.supervisor else []
         state = f"is running, NOT READY: {', '.join(waiting)}," if waiting else "is up"
@@ -178,6 +243,13 @@ class StackRun:
             url = f"http://{LOCALHOST}:{self.ports.service(name)}"
             note = "   (not ready yet: see its log)" if name in waiting else ""
             lines.append(f"  {name:<16}  API {url}   docs {url}/docs{note}")
+        if self.gateway is not None:
+            lines.append(
+                f"  API gateway       {self.gateway.url}/api/<service>/…   docs {self.gateway.url}/docs   "
+                f"OpenAPI {self.gateway.url}/openapi.json"
+            )
+        elif self.gateway_note:
+            lines.append(f"  API gateway       {self.gateway_note}")
         lines += self.infra.summary()
         if self.prometheus is not None:
             lines.append(
@@ -194,10 +266,14 @@ class StackRun:
             bootstrap=self.infra.bootstrap,
             smtp=list(self.infra.smtp_address) if self.infra.smtp_address else None,
             prometheus=self.prometheus.url if self.prometheus else None,
+            gateway=self.gateway.url if self.gateway else None,
         )
 
     async def shutdown(self) -> None:
-        """Prometheus, then services (they flush outboxes), then SMTP, PostgreSQL, Kafka."""
+        """Gateway and Prometheus, then services (they flush outboxes), then SMTP, PostgreSQL, Kafka."""
+        if self.gateway is not None:
+            # First, so no new request reaches a service that is about to stop.
+            await self.gateway.stop()
         if self.prometheus is not None:
             await self.prometheus.stop()
         if self.supervisor is not None:

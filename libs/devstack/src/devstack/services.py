@@ -50,6 +50,10 @@ def service_env(
     # companies identity has not registered; services default to strict checks everywhere else.
     env.setdefault("INVOICING_REQUIRE_PARTNER_SIGNATURE", "false")
     env.setdefault("INVOICING_REQUIRE_CONNECTED_BUYER", "false")
+    # Behind the local gateway every member signs up from 127.0.0.1, so identity's per-source
+    # sign-up limit (10 per 15 minutes, meant for real networks) would stop `factora demo` reruns
+    # and the journey tests; the per-account and login throttles stay as they are.
+    env.setdefault("IDENTITY_THROTTLE__SIGNUPS_PER_SOURCE", "500")
     # Service logs land in files: flush each line so a crash leaves its last words there.
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

@@ -80,19 +80,29 @@ async def _prometheus(url: str | None) -> Check:
     return Check("prometheus", url, ok, "ready" if ok else "not ready")
 
 
+async def _gateway(url: str | None) -> Check:
+    # Only a stack that started one (nginx installed) expects it.
+    if not url:
+        return Check("gateway", "-", False, "not started by this stack", expected=False)
+    ok = await http_ready(f"{url}/healthz", timeout=2)
+    return Check("gateway", url, ok, "answers /healthz" if ok else "no answer on /healthz")
+
+
 async def collect() -> tuple[dict, list[Check]]:
-    """The recorded state and a check of every part, probed concurrently."""
+    """The recorded state and a check of every part (infrastructure, then HTTP parts), each round concurrent."""
     state = StateFile(state_dir())
     data = state.read()
     owner = state.owner_alive()
     services_expected = data.get("mode") != "infra"
-    checks = await asyncio.gather(
-        _kafka(),
-        *(_database(s) for s in SERVICES),
-        _smtp(),
+    # Two rounds: each HTTP probe builds an httpx client (TLS context and all) synchronously, which on a
+    # loaded machine stalls the loop long enough to time the TCP-level probes out if they ran alongside.
+    infra = await asyncio.gather(_kafka(), *(_database(s) for s in SERVICES), _smtp())
+    http = await asyncio.gather(
         *(_service(s, services_expected) for s in SERVICES),
+        _gateway(data.get("gateway") if owner else None),
         _prometheus(data.get("prometheus") if owner else None),
     )
+    checks = [*infra, *http]
     return {"owner": owner, **data}, list(checks)
 
 

@@ -62,7 +62,11 @@ class CreditedLine(BaseModel):
 class CreditNoteInput(BaseModel):
     """What a credit note takes back from an invoice."""
 
-    full: bool = Field(default=False, description="Credit the whole remaining invoice (every line, allowance, charge).")
+    full: bool = Field(
+        default=False,
+        description="Credit the whole invoice (every line, allowance, charge); refused once a credit note has taken "
+        "part of it (then credit the remaining lines).",
+    )
     lines: list[CreditedLine] = Field(default_factory=list, description="Invoice lines to credit (partial credit).")
     extra_lines: list[SubmittedLine] = Field(
         default_factory=list, description="Free lines, e.g. a price adjustment or a commercial gesture."
