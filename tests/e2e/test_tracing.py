@@ -24,6 +24,7 @@ from contracts.topics.identity import PARTNER_CREDENTIAL_REGISTERED
 from contracts.v1.identity import PartnerCredentialRegistered
 from devstack.trace_collector import CollectedSpan
 from factora_testing.kafka_io import publish_raw, wait_for_record
+from factora_testing.operator import fund_sample_seller
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -119,6 +120,7 @@ async def until_delivered_or_rejected(kafka_broker, smtp_catcher, trace_collecto
 async def test_a_partner_invoice_is_one_trace_across_invoicing_signing_and_notifications(
     running_network, kafka_broker, smtp_catcher, trace_collector
 ):
+    fund_sample_seller(running_network)
     trace_id, partner_span_id = secrets.token_hex(16), secrets.token_hex(8)
     buyer_email = f"traced-{uuid.uuid4().hex[:8]}@example.com"
     event = sample_partner_invoice(buyer_email=buyer_email)

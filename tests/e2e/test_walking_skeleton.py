@@ -22,6 +22,7 @@ from contracts.envelope import Envelope
 from contracts.examples import SAMPLE_BUYER_ID, partner_key, sample_partner_invoice
 from factora_testing.identity_flows import dev_token
 from factora_testing.kafka_io import publish_event, publish_raw, wait_for_record
+from factora_testing.operator import fund_sample_seller
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -48,6 +49,7 @@ async def wait_for_row(network, service: str, query: str, *args, timeout_s: floa
 
 
 async def test_partner_invoice_is_sealed_archived_and_emailed_once(running_network, kafka_broker, smtp_catcher):
+    fund_sample_seller(running_network)
     buyer_email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
     event = sample_partner_invoice(buyer_email=buyer_email)
     envelope = await publish_event(
@@ -137,6 +139,7 @@ async def assert_archive_served_to_parties_only(network, archive_id, pdf: bytes)
 
 
 async def test_bad_submissions_are_rejected_with_reasons_and_never_stall_the_partition(running_network, kafka_broker):
+    fund_sample_seller(running_network)
     spec = catalogue.PARTNER_INVOICE_SUBMITTED
     key = "c-sample-seller:same-partition"
     # 1. Schema violation: rejected back to the partner, naming each field.
