@@ -4,7 +4,7 @@ UV ?= uv
 PYTEST_ARGS ?=
 
 .PHONY: help sync test test-unit test-integration test-e2e lint format schemas asyncapi sample-invoice \
-	bench bench-signing bench-notifications bench-login samples
+	bench bench-all bench-signing bench-notifications bench-login samples gateway-openapi test-faults
 
 help:  ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ test-integration: sync kafka-jars  ## integration tests (real Postgres and Kafka
 test-e2e: sync kafka-jars  ## end-to-end tests on the whole local network
 	$(UV) run pytest -m e2e $(PYTEST_ARGS)
 
+FAULT_INVOICES ?= 2000
+test-faults: sync kafka-jars  ## fault suite, full size: kill -9, broker/database/relay outages, poison, rebalance
+	FACTORA_FAULT_INVOICES=$(FAULT_INVOICES) $(UV) run pytest -m faults tests/faults -s $(PYTEST_ARGS)
+
 lint: sync  ## ruff (lint + format check) and mypy on contracts and servicekit
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
@@ -41,10 +45,19 @@ schemas: sync  ## rewrite the JSON Schema snapshots of every topic (after a comp
 asyncapi: sync  ## rewrite the AsyncAPI document of every service
 	PYTHONPATH=tests $(UV) run python -m factora_testing.asyncapi_docs --write
 
+gateway-openapi: sync  ## rewrite the gateway's merged OpenAPI document and /docs page from services/*/openapi.json
+	$(UV) run python -m devstack.gateway_openapi --write
+
 sample-invoice: sync  ## publish a sample partner invoice to the running stack and show where it went
 	$(UV) run factora-stack sample-invoice
 
-bench: bench-signing bench-notifications bench-login  ## every benchmark, one after the other
+BENCH_RESULTS ?= results/bench
+BENCH_ARGS ?=
+
+bench: sync kafka-jars  ## load benchmark of the whole pipeline on the real stack (~8 min); JSON + PNG in $(BENCH_RESULTS)
+	FACTORA_BENCH_RESULTS_DIR=$(BENCH_RESULTS) $(UV) run python tests/load/bench_pipeline.py $(BENCH_ARGS)
+
+bench-all: bench bench-signing bench-notifications bench-login  ## the pipeline benchmark, then every micro benchmark
 
 bench-signing: sync  ## seals/s (raw key, naive pyHanko, ours with one worker and the pool) and render ms/document
 	$(UV) run python services/signing/bench/bench_signing.py

@@ -36,7 +36,8 @@ from devstack.errors import StackError
 from devstack.kafka import KafkaBroker
 from devstack.pg_admin import create_fresh_database, drop_databases, host_port, provision_services
 from devstack.postgres import PostgresCluster
-from devstack.services import ServiceFailedError, ServiceSupervisor, default_command, service_env
+from devstack.procs import ManagedProcess
+from devstack.services import ServiceFailedError, ServiceSupervisor, default_command, http_ready, service_env
 from devstack.smtp_catcher import SmtpCatcher
 from devstack.state import StateFile, stop_recorded
 from devstack.topics import ensure_topics
@@ -188,6 +189,8 @@ class PostgresServer:
     port: int
     external: bool
     service_urls: dict[str, str] = field(default_factory=dict)
+    # The embedded server itself (None when external), so fault tests can stop and start it.
+    cluster: PostgresCluster | None = None
 
     def database_url(self, service: str) -> str:
         """postgresql+asyncpg URL of a service's own role and database."""
@@ -224,7 +227,9 @@ def postgres_server(test_stack_dir: Path, devstack_layout: StackLayout) -> Itera
             run_blocking(cluster.stop())
         _fail(exc)
     host, port = host_port(admin_url)
-    yield PostgresServer(admin_url=admin_url, host=host, port=port, external=not cluster, service_urls=urls)
+    yield PostgresServer(
+        admin_url=admin_url, host=host, port=port, external=not cluster, service_urls=urls, cluster=cluster
+    )
     if cluster is not None:
         run_blocking(cluster.stop(timeout=10))
 
@@ -266,6 +271,8 @@ class KafkaHandle:
     bootstrap: str
     external: bool
     topics: list[str] = field(default_factory=list)
+    # The embedded broker itself (None when external), so fault tests can stop and start it.
+    broker: KafkaBroker | None = None
 
     @property
     def port(self) -> int:
@@ -302,7 +309,7 @@ def kafka_broker(test_stack_dir: Path, devstack_layout: StackLayout) -> Iterator
         if broker is not None:
             run_blocking(broker.stop())
         _fail(exc)
-    yield KafkaHandle(bootstrap=bootstrap, external=broker is None, topics=all_topic_names())
+    yield KafkaHandle(bootstrap=bootstrap, external=broker is None, topics=all_topic_names(), broker=broker)
     if broker is not None:
         run_blocking(broker.stop(timeout=10))
 
@@ -371,6 +378,7 @@ class RunningNetwork:
         self.ports = ports
         self.database_urls = database_urls
         self.ready_timeout = ready_timeout
+        self.extra_instances: list[ExtraInstance] = []
 
     def service_url(self, name: str) -> str:
         """Base URL of a service's HTTP API, e.g. http://127.0.0.1:28001."""
@@ -404,9 +412,66 @@ class RunningNetwork:
         await self.stop_service(name)
         await self.start_service(name)
 
+    async def start_extra_instance(self, name: str) -> ExtraInstance:
+        """One more process of a service on a free HTTP port: same database, same consumer groups.
+
+        Its consumers join the groups of the running instance, so Kafka rebalances the partitions
+        between them (and again when `stop_extra_instance` takes it away).
+        """
+        template = self.supervisor.services[name].process
+        port = _free_port()
+        index = sum(1 for x in self.extra_instances if x.name == name) + 1
+        process = ManagedProcess(
+            f"{name}-extra-{index}",
+            template.argv,
+            log_path=template.log_path.with_name(f"{name}-extra-{index}.log"),
+            env={**self.env, f"{name.upper()}_HTTP_PORT": str(port)},
+            cwd=template.cwd,
+        )
+        instance = ExtraInstance(name, port, process)
+        process.start()
+        self.extra_instances.append(instance)
+        atexit.register(process.stop_sync, signal.SIGTERM, 5.0)
+        deadline = asyncio.get_running_loop().time() + self.ready_timeout
+        while not await http_ready(f"{instance.url}/health/ready"):
+            if not process.running or asyncio.get_running_loop().time() > deadline:
+                await process.stop(signal.SIGTERM, 5.0)
+                raise ServiceFailedError(f"extra {name} instance did not become ready:\n{process.log_tail(30)}")
+            await asyncio.sleep(0.2)
+        return instance
+
+    async def stop_extra_instance(self, instance: ExtraInstance, timeout: float = 15.0) -> int | None:  # noqa: ASYNC109
+        """SIGTERM an extra instance (SIGKILL after timeout); its exit code."""
+        code = await instance.process.stop(signal.SIGTERM, timeout)
+        if instance in self.extra_instances:
+            self.extra_instances.remove(instance)
+        return code
+
     def stop(self) -> None:
         """Stop every service (the fixture does this at session end)."""
+        for instance in list(self.extra_instances):
+            run_blocking(self.stop_extra_instance(instance, 5.0))
         run_blocking(self.supervisor.stop_all())
+
+
+@dataclass
+class ExtraInstance:
+    """A second process of a service started by RunningNetwork.start_extra_instance."""
+
+    name: str
+    port: int
+    process: ManagedProcess
+
+    @property
+    def url(self) -> str:
+        """Base URL of its HTTP API."""
+        return f"http://{LOCALHOST}:{self.port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOCALHOST, 0))
+        return int(sock.getsockname()[1])
 
 
 def start_network(

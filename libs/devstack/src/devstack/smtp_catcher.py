@@ -38,6 +38,12 @@ def message_filename() -> str:
     return f"{now:%Y%m%dT%H%M%S%f}Z-{seq:06d}-{os.getpid()}.eml"
 
 
+def received_at(path: Path) -> datetime:
+    """When the catcher received a stored message (UTC): the time its file name starts with."""
+    stamp = Path(path).name.lstrip(".").split("Z-", 1)[0]
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+
+
 def store_message(mail_dir: Path, raw: bytes) -> Path:
     """Write raw message bytes atomically: readers see a whole .eml or nothing."""
     mail_dir.mkdir(parents=True, exist_ok=True)

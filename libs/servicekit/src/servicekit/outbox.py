@@ -95,19 +95,17 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """One pass: publish up to a batch of rows; returns how many were published."""
         async with self._sessions() as session, session.begin():
+            # Plain rows, not ORM objects: building a model per row cost more than publishing it.
+            table = OutboxMessage.__table__  # type: ignore[attr-defined]
             rows = (
-                (
-                    await session.execute(
-                        select(OutboxMessage)
-                        .where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
-                        .order_by(OutboxMessage.created_at)  # type: ignore[arg-type]
-                        .limit(self._batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
+                await session.execute(
+                    select(table.c.id, table.c.topic, table.c.key, table.c.headers, table.c.payload, table.c.created_at)
+                    .where(table.c.published_at.is_(None))
+                    .order_by(table.c.created_at)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
             if not rows:
                 return 0
             await self._producer.send_batch([(row.topic, row.key, row.headers, row.payload) for row in rows])

@@ -11,7 +11,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
 
 from contracts.catalogue import TopicSpec
-from servicekit.consumer import ConsumerRuntime, Handler, InvalidHandler, subscribe_event
+from servicekit.consumer import ConsumerRuntime, Handler, InvalidHandler, Prepare, subscribe_event
 from servicekit.db import database_is_ready, make_engine, make_session_factory
 from servicekit.lag import ConsumerLagMonitor, broker_subscriptions
 from servicekit.outbox import OutboxRelay
@@ -69,6 +69,7 @@ class ServiceRuntime:
         *,
         on_invalid: InvalidHandler | None = None,
         group_id: str | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         """Consume `spec` in a group of its own per service (fewer cross-topic rebalances)."""
         subscribe_event(
@@ -78,6 +79,7 @@ class ServiceRuntime:
             runtime=self.consumers,
             group_id=group_id or f"{self.settings.service_name}.{spec.name}",
             on_invalid=on_invalid,
+            prepare=prepare,
         )
 
     def declare_publications(self, *specs: TopicSpec) -> None:

@@ -20,6 +20,14 @@ class KafkaSettings(BaseSettings):
         default=0.2, description="First back-off delay; doubles each attempt, with jitter."
     )
     retry_max_delay_s: float = Field(default=5.0, description="Cap on one back-off delay.")
+    batch_max_records: int = Field(
+        default=50,
+        ge=1,
+        description="Most records a consumer takes at once; their events are handled in one transaction.",
+    )
+    batch_timeout_ms: int = Field(
+        default=50, ge=1, description="How long a consumer waits for records before it looks again (ms)."
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -262,12 +262,6 @@ async def test_good_records_behind_poison_ones_on_the_same_partition_are_still_p
     assert sorted(int(record_headers(d)["dlq_original_offset"]) for d in dead) == [p.offset for p in poisons]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # a timeout (pytest.fail) would be a different, real failure
-    reason="known gap: FastStream's Kafka parser decodes every header value as UTF-8; when that fails it logs "
-    "and skips the record before subscribe_event sees it, so the record is neither handled nor dead-lettered",
-)
 async def test_a_record_with_a_header_that_is_not_utf8_is_handled_or_dead_lettered_not_dropped(
     consume, kafka_io, wait_until
 ):

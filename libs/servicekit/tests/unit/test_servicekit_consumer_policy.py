@@ -51,6 +51,28 @@ def test_connectivity_failures_are_infrastructure_errors_that_get_redelivered(er
     assert is_infrastructure_error(error)
 
 
+class _DriverError(Exception):
+    """What SQLAlchemy's asyncpg adapter puts in DBAPIError.orig: the server's SQLSTATE on .sqlstate."""
+
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("message", "sqlstate"),
+    [
+        ("the database system is starting up", "57P03"),
+        ("terminating connection due to administrator command", "57P01"),
+        ("sorry, too many clients already", "53300"),
+        ("connection failure", "08006"),
+    ],
+)
+def test_a_database_that_cannot_serve_right_now_is_an_infrastructure_error_not_a_dead_letter(message, sqlstate):
+    # Regression (fault suite, issue #10): 57P03 just after a PostgreSQL restart dead-lettered a message.
+    assert is_infrastructure_error(DBAPIError("SELECT 1", {}, _DriverError(message, sqlstate)))
+
+
 @pytest.mark.parametrize(
     "error",
     [
@@ -59,6 +81,7 @@ def test_connectivity_failures_are_infrastructure_errors_that_get_redelivered(er
         PermanentError("unknown buyer"),
         IntegrityError("INSERT", {}, Exception("duplicate key")),
         DBAPIError("SELECT 1", {}, Exception("division by zero")),
+        DBAPIError("SELECT 1", {}, _DriverError("division by zero", "22012")),
     ],
     ids=lambda e: type(e).__name__,
 )

@@ -53,7 +53,7 @@ def test_an_unknown_exporter_is_ignored_with_a_warning(caplog):
 
 
 def test_the_provider_names_the_service_and_uses_our_sampler_unless_otel_traces_sampler_is_set():
-    provider = build_tracer_provider("signing", {})
+    provider = build_tracer_provider("signing", {"OTEL_TRACES_EXPORTER": "console"})
     assert provider.resource.attributes["service.name"] == "signing"
     assert provider.resource.attributes["service.namespace"] == "factora"
     assert "NoOrphanDatabaseSpans" in provider.sampler.get_description()
@@ -61,6 +61,15 @@ def test_the_provider_names_the_service_and_uses_our_sampler_unless_otel_traces_
         "NoOrphan"
         not in build_tracer_provider("signing", {"OTEL_TRACES_SAMPLER": "always_on"}).sampler.get_description()
     )
+
+
+def test_without_an_exporter_spans_are_not_recorded_but_still_carry_ids_that_propagate():
+    tracer = build_tracer_provider("signing", {}).get_tracer("test")
+    with tracer.start_as_current_span("handler") as parent:
+        child = tracer.start_span("query")
+    assert not parent.is_recording() and not child.is_recording()
+    assert parent.get_span_context().is_valid
+    assert child.get_span_context().trace_id == parent.get_span_context().trace_id
 
 
 def test_database_spans_are_kept_under_a_handler_and_dropped_when_they_would_start_a_trace():

@@ -18,6 +18,7 @@ from invoicing.entrypoints.deps import install_error_handlers
 from invoicing.service import handlers
 from invoicing.service.context import Context
 from invoicing.settings import Settings
+from servicekit import consumer
 from servicekit.http import create_http_app
 from servicekit.runtime import ServiceRuntime
 
@@ -39,12 +40,11 @@ def build_context(settings: Settings) -> Context:
 def current_record(runtime: ServiceRuntime) -> RawRecord | None:
     """The Kafka record being handled, as received: headers and value bytes (for signature checks).
 
-    servicekit's handlers get the parsed event and envelope only; FastStream keeps the message
-    in its context for the duration of the handler call, which is where we read it from.
+    servicekit's handlers get the parsed event and envelope only; servicekit keeps the record
+    being handled (one of a batch) in a context variable, which is where we read it from.
     """
-    message = runtime.broker.context.get_local("message")
-    raw = getattr(message, "raw_message", None)
-    if raw is None or isinstance(raw, tuple | list):
+    raw = consumer.current_record()
+    if raw is None:
         return None
     headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in raw.headers or []}
     return RawRecord(headers=headers, value=raw.value or b"")

@@ -38,7 +38,11 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         await sandbox.start()
 
     ctx = handlers.Context(source=settings.source, sealer=sealer)
-    runtime.subscribe(catalogue.INVOICE_ISSUED, partial(handlers.seal_issued_invoice, ctx))
+    runtime.subscribe(
+        catalogue.INVOICE_ISSUED,
+        partial(handlers.seal_issued_invoice, ctx),
+        prepare=partial(handlers.prepare_seal, ctx),  # type: ignore[arg-type]
+    )
     runtime.declare_publications(catalogue.INVOICE_SEALED, catalogue.SEALING_FAILED)
     app = create_http_app(
         runtime,

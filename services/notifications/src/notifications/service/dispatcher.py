@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from contracts import catalogue
@@ -114,6 +115,8 @@ class DeliveryDispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # When the mail relay was first found unreachable (None: reachable, as far as we know).
+        self._relay_down_since: float | None = None
         if documents is None:
             log.info("no signing credential: documents are linked, never attached")
 
@@ -130,6 +133,17 @@ class DeliveryDispatcher:
         self._wake.set()
 
     # ------------------------------------------------------------------ claiming and recording
+
+    async def due_counts(self, due_before: datetime) -> dict[str, int]:
+        """Pending rows due by `due_before`, per channel (one cheap read on the partial due index)."""
+        query = (
+            select(Delivery.channel, func.count())
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= due_before)
+            .group_by(Delivery.channel)  # type: ignore[arg-type]
+        )
+        async with self._sessions() as session:
+            rows = (await session.exec(query)).all()
+        return {channel: int(count) for channel, count in rows}
 
     async def claim_due(self, *, channel: str, limit: int, due_before: datetime | None = None) -> list[Delivery]:
         """Mark up to `limit` due rows of a channel 'sending' and commit, so no other worker takes them."""
@@ -199,6 +213,17 @@ class DeliveryDispatcher:
         row.updated_at = now
         if attempt.document_attached is not None:
             row.document_attached = attempt.document_attached
+        if result.outcome is SendOutcome.TRANSIENT and result.stage in SESSION_STAGES and row.channel == "email":
+            # The relay was never reached (connect, greeting, STARTTLS, AUTH): nothing was handed
+            # over, so this is an outage of the relay, not an attempt on the message. Counting it
+            # used up a message's attempts within a minute of outage (fault suite, issue #10) and
+            # failed it for good. The row gives its attempt back and waits for the relay, tried
+            # less and less often the longer the outage lasts (capped at max_delay_s).
+            row.status = "pending"
+            row.attempts = max(0, row.attempts - 1)
+            row.next_attempt_at = now + timedelta(seconds=self._outage_delay())
+            session.add(row)
+            return "retry"
         if result.outcome is SendOutcome.TRANSIENT and row.attempts < self._retry.max_attempts:
             row.status = "pending"
             delay = backoff_delay(row.attempts, self._retry.base_delay_s, self._retry.max_delay_s)
@@ -212,6 +237,12 @@ class DeliveryDispatcher:
         self._publish_status(session, row, result.detail)
         session.add(row)
         return row.status
+
+    def _outage_delay(self) -> float:
+        """Wait before retrying a message held up by an unreachable relay: grows with the outage, jittered."""
+        down_for = time.monotonic() - (self._relay_down_since or time.monotonic())
+        cap = min(self._retry.max_delay_s, max(self._retry.base_delay_s, down_for))
+        return random.uniform(cap / 2, cap)
 
     def _publish_status(self, session, row: Delivery, detail: str | None) -> None:  # type: ignore[no-untyped-def]
         add_to_outbox(
@@ -278,9 +309,17 @@ class DeliveryDispatcher:
         later pass instead of being hammered within this one.
         """
         due_before = utcnow()
+        due = await self.due_counts(due_before)
+        if not due:
+            return 0
         budget = _Budget(self._throughput.pass_limit)
-        lanes = [self._drain("email", lane, due_before, budget) for lane in self._lanes]
-        lanes += [self._drain("sms", None, due_before, budget) for _ in range(self._throughput.sms_lanes)]
+        # Only as many lanes as the due rows fill: each lane's claim is a transaction, and a pass
+        # per consumer commit would otherwise cost every lane's claim for one message.
+        claim = self._throughput.claim_size
+        email_lanes = self._lanes[: -(-due.get("email", 0) // claim)]
+        lanes = [self._drain("email", lane, due_before, budget) for lane in email_lanes]
+        sms_lanes = min(self._throughput.sms_lanes, -(-due.get("sms", 0) // claim))
+        lanes += [self._drain("sms", None, due_before, budget) for _ in range(sms_lanes)]
         # Lanes are not cancelled when one fails (a database error): the others finish their batch.
         results = await asyncio.gather(*lanes, return_exceptions=True)
         for result in results:
@@ -344,6 +383,10 @@ class DeliveryDispatcher:
                 attempt = await self.attempt(row, lane)
                 attempts.append((row, attempt))
                 result = attempt.result
+                if result.stage in SESSION_STAGES and result.outcome is SendOutcome.TRANSIENT:
+                    self._relay_down_since = self._relay_down_since or time.monotonic()
+                elif result.outcome is SendOutcome.SENT and row.channel == "email":
+                    self._relay_down_since = None
                 if lane is not None and result.outcome is SendOutcome.TRANSIENT and result.stage in SESSION_STAGES:
                     # No connection to the relay: the rest of the batch waits for a later attempt
                     # instead of each paying a connect timeout.
