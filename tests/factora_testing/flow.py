@@ -232,10 +232,15 @@ class Outcomes:
 
     @property
     def lost(self) -> int:
-        """Accepted invoices that fell through somewhere: not issued, not archived, or neither e-mailed nor
-        honestly recorded 'unknown' (cut off mid-send: the relay may have it, so it is never sent again)."""
-        accounted = self.emailed_unique + self.ledger.get("unknown", 0)
-        return (self.sent - self.issued) + (self.issued - self.archived) + max(0, self.archived - accounted)
+        """Accepted invoices that fell through somewhere: not issued, not archived, or whose buyer e-mail
+        never reached the catcher. A message recorded 'unknown' counts as lost here too: only a relay
+        that really cut off after DATA (scenario 5b, which checks `in_doubt` instead) may leave one."""
+        return (self.sent - self.issued) + (self.issued - self.archived) + max(0, self.archived - self.emailed_unique)
+
+    @property
+    def in_doubt(self) -> int:
+        """Archived invoices whose e-mail is recorded 'unknown' and did not reach the catcher."""
+        return min(self.ledger.get("unknown", 0), max(0, self.archived - self.emailed_unique))
 
     @property
     def duplicates(self) -> int:

@@ -262,6 +262,7 @@ async def run_flow(
         "unknown": outcome.ledger.get("unknown", 0),
         "failed": outcome.ledger.get("failed", 0),
         "lost": outcome.lost,
+        "in_doubt": outcome.in_doubt,
         "dup_invoices": outcome.issued_duplicates,
         "issued_unexpected": outcome.issued_unexpected,
         "dup_archive": outcome.archive_duplicates,

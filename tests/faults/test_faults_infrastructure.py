@@ -117,9 +117,10 @@ async def test_a_relay_cutting_off_after_data_leaves_the_e_mail_unknown_and_neve
     flow: PartnerFlow = result.flow
     figures = result.figures | {"relay_received": len(relay.received)}
     faults.record("5b. SMTP drop after DATA", figures)
-    assert figures["lost"] == 0 and figures["dup_ledger"] == 0, figures
-    # Each message reached the relay once, is recorded 'unknown', and was not sent again anywhere.
-    assert figures["unknown"] == count, figures
+    assert figures["dup_ledger"] == 0, figures
+    # Each message reached the relay once, is recorded 'unknown', and was not sent again anywhere:
+    # the relay may have it, so the one case where an e-mail is knowingly left in doubt.
+    assert figures["unknown"] == figures["in_doubt"] == count, figures
     assert figures["emails"] == 0, figures
     wanted = {flow.buyer_email(e) for e in flow.sent}
     assert sorted(a for a in relay.received if a in wanted) == sorted(wanted), figures

@@ -214,7 +214,7 @@ async def test_a_template_parameter_missing_fails_the_message_without_sending(
     assert mailbox.to(event.recipient) == []
 
 
-async def add_sending_row(sessions, recipient: str, *, last_touched: datetime) -> Delivery:
+async def add_sending_row(sessions, recipient: str, *, last_touched: datetime, handed_over: bool = True) -> Delivery:
     row = Delivery(
         idempotency_key=f"k-{uuid.uuid4()}",
         channel="email",
@@ -227,6 +227,7 @@ async def add_sending_row(sessions, recipient: str, *, last_touched: datetime) -
         next_attempt_at=last_touched,
         created_at=last_touched,
         updated_at=last_touched,
+        handed_over_at=last_touched if handed_over else None,
     )
     async with sessions() as session, session.begin():
         session.add(row)
@@ -252,6 +253,28 @@ async def test_a_message_left_sending_by_a_crash_becomes_unknown_and_is_never_re
     assert (status.ledger_id, status.outcome) == (str(stuck.id), "unknown")
     await asyncio.sleep(0.2)
     assert mailbox.to(stuck_to) == []
+
+
+async def test_a_message_a_crash_caught_before_its_hand_over_goes_back_to_pending_and_is_sent_once(
+    sessions, catcher_mailer, mailbox, make_dispatcher
+):
+    # Claimed in a batch, never handed to the relay: a kill -9 of the worker must not lose it.
+    waiting_to = f"waiting-{uuid.uuid4().hex[:8]}@example.com"
+    waiting = await add_sending_row(
+        sessions, waiting_to, last_touched=utcnow() - timedelta(minutes=10), handed_over=False
+    )
+    worker = make_dispatcher(catcher_mailer, stuck_after_s=60)
+
+    assert await worker.mark_stuck_unknown() == 0, "nothing reached the provider: nothing is unknown"
+    (row,) = [r for r in await ledger(sessions) if r.id == waiting.id]
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert await worker.run_once() == 1
+    await asyncio.sleep(0.2)
+
+    assert len(mailbox.to(waiting_to)) == 1
+    (row,) = [r for r in await ledger(sessions) if r.id == waiting.id]
+    assert (row.status, row.attempts) == ("sent", 1)
+    assert row.handed_over_at is not None, "the hand-over was recorded before the relay was called"
 
 
 async def test_an_unknown_outcome_from_the_mailer_is_final_and_not_retried(sessions, make_dispatcher):

@@ -41,5 +41,8 @@ class Delivery(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
+    # Set (and committed) just before this attempt is handed to the provider; cleared by each claim.
+    # A row left 'sending' by a crash with no hand-over never reached the provider: it is sent again.
+    handed_over_at: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True), nullable=True))
     # When the final outcome (sent, failed, unknown) was recorded.
     completed_at: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True), nullable=True))

@@ -1,7 +1,9 @@
 """The delivery worker: claims due ledger rows, sends them, records one final outcome each.
 
-A row is marked 'sending' and committed before the provider is called, so a crash mid-send
-leaves evidence: such rows become 'unknown' (never re-sent blindly) after `stuck_after_s`.
+A row is marked 'sending' when claimed, and stamped `handed_over_at` (committed) just before the
+provider is called, so a crash leaves evidence: after `stuck_after_s`, a stamped row becomes
+'unknown' (the provider may have it: never re-sent blindly), while a row the crash caught still
+waiting in its batch goes back to 'pending' and is sent later.
 
 Throughput without unbounded memory: a few lanes per channel work side by side. An e-mail lane
 owns one SMTP connection; it claims a small batch of due rows (`claim_size`, SKIP LOCKED), sends
@@ -162,7 +164,7 @@ class DeliveryDispatcher:
         claim = (
             update(Delivery)
             .where(Delivery.id == due.c.id)
-            .values(status="sending", attempts=Delivery.attempts + 1, updated_at=utcnow())
+            .values(status="sending", attempts=Delivery.attempts + 1, updated_at=utcnow(), handed_over_at=None)
             .returning(Delivery)
             .execution_options(synchronize_session=False)
         )
@@ -272,8 +274,15 @@ class DeliveryDispatcher:
             waited = (utcnow() - row.created_at).total_seconds()
             DELIVERY_LATENCY.labels(row.channel, outcome).observe(max(waited, 0.0))
 
+    async def mark_handed_over(self, delivery: Delivery) -> None:
+        """Commit that this attempt is about to reach the provider (see mark_stuck_unknown)."""
+        stamp = update(Delivery).where(Delivery.id == delivery.id).values(handed_over_at=utcnow())
+        async with self._sessions() as session, session.begin():
+            await session.execute(stamp)
+
     async def mark_stuck_unknown(self) -> int:
-        """Rows left 'sending' by a crash: the provider may have them, so they become 'unknown'."""
+        """Rows left 'sending' by a crash. Handed over: the provider may have them, so 'unknown'.
+        Never handed over: nothing left this service, so back to 'pending' with the attempt given back."""
         cutoff = utcnow() - timedelta(seconds=self._retry.stuck_after_s)
         async with self._sessions() as session, session.begin():
             rows = (
@@ -283,21 +292,27 @@ class DeliveryDispatcher:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            unknown = [row for row in rows if row.handed_over_at is not None]
+            now = utcnow()
             for row in rows:
-                row.status = "unknown"
-                row.updated_at = row.completed_at = utcnow()
+                if row.handed_over_at is None:
+                    row.status, row.attempts = "pending", max(0, row.attempts - 1)
+                    row.next_attempt_at = row.updated_at = now
+                else:
+                    row.status = "unknown"
+                    row.updated_at = row.completed_at = now
+                    self._publish_status(session, row, "interrupted while sending; not re-sent")
                 session.add(row)
-                self._publish_status(session, row, "interrupted while sending; not re-sent")
-        if rows:
+        if unknown:
             self._on_outbox_write()
-            for row in rows:
+            for row in unknown:
                 self._count(row, "unknown")
-        return len(rows)
+        return len(unknown)
 
     # ------------------------------------------------------------------ sending
 
     async def attempt(self, delivery: Delivery, lane: MailSession | None = None) -> Attempt:
-        """Render and hand one claimed message to its channel (see MessageSender.attempt); never raises."""
+        """Render and hand one message to its channel without touching the ledger (a dry try); never raises."""
         return await self._sender.attempt(delivery, lane)
 
     # ------------------------------------------------------------------ passes
@@ -380,7 +395,9 @@ class DeliveryDispatcher:
             elif relay_down is not None:
                 attempts.append((row, Attempt(relay_down)))
             else:
-                attempt = await self.attempt(row, lane)
+                attempt = await self._sender.attempt(
+                    row, lane, before_hand_over=lambda row=row: self.mark_handed_over(row)
+                )
                 attempts.append((row, attempt))
                 result = attempt.result
                 if result.stage in SESSION_STAGES and result.outcome is SendOutcome.TRANSIENT:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from notifications.adapters import SendOutcome, SendResult
@@ -74,12 +75,23 @@ class MessageSender:
             return delivery.attach_document
         return delivery.template in ATTACHING_TEMPLATES
 
-    async def attempt(self, delivery: Delivery, lane: MailSession | None = None) -> Attempt:
-        """Render and hand the message to its channel; never raises."""
+    async def attempt(
+        self,
+        delivery: Delivery,
+        lane: MailSession | None = None,
+        *,
+        before_hand_over: Callable[[], Awaitable[None]] | None = None,
+    ) -> Attempt:
+        """Render and hand the message to its channel; never raises.
+
+        `before_hand_over` runs once everything is ready and just before the channel is called (the
+        dispatcher records it), so rendering or fetching the document never counts as sending.
+        """
+        ready = before_hand_over or _nothing
         try:
             if delivery.channel == "sms":
-                return Attempt(await self._send_sms(delivery))
-            return await self._send_email(delivery, lane or SingleShot(self._mailer))
+                return Attempt(await self._send_sms(delivery, ready))
+            return await self._send_email(delivery, lane or SingleShot(self._mailer), ready)
         except TemplateError as exc:
             return Attempt(SendResult(SendOutcome.PERMANENT, f"template: {exc}", stage="template"))
         except _HandOverError as exc:
@@ -91,20 +103,22 @@ class MessageSender:
             log.exception("delivery %s: error before sending", delivery.id)
             return Attempt(SendResult(SendOutcome.TRANSIENT, f"internal error: {type(exc).__name__}", stage="prepare"))
 
-    async def _send_sms(self, delivery: Delivery) -> SendResult:
+    async def _send_sms(self, delivery: Delivery, ready: Callable[[], Awaitable[None]]) -> SendResult:
         try:
             to = normalise_e164(delivery.recipient, self._default_region)
         except InvalidPhoneNumber:
             return SendResult(SendOutcome.PERMANENT, "recipient is not a valid phone number", stage="address")
         rendered = self._renderer.render(delivery.template, delivery.locale, delivery.params)
+        await ready()
         return await _hand_over(self._sms.send(to, rendered.sms or rendered.text, str(delivery.id)))
 
-    async def _send_email(self, delivery: Delivery, lane: MailSession) -> Attempt:
+    async def _send_email(self, delivery: Delivery, lane: MailSession, ready: Callable[[], Awaitable[None]]) -> Attempt:
         wanted = self.wants_attachment(delivery)
         attachment, wait = await self._attachment(delivery) if wanted else (None, None)
         if wait is not None:
             return Attempt(wait)
         message = self._email(delivery, attachment)
+        await ready()
         result = await _hand_over(lane.send(message))
         if attachment is not None and _refused_for_size(result):
             # The relay will not take a message this big; the link alone still does the job.
@@ -142,6 +156,10 @@ class MessageSender:
             return None, SendResult(SendOutcome.TRANSIENT, f"document: {fetched.detail}", stage="attachment")
         log.info("delivery %s: document not attached (%s), sending the link only", delivery.id, fetched.detail)
         return None, None
+
+
+async def _nothing() -> None:
+    return None
 
 
 class _HandOverError(Exception):
