@@ -7,7 +7,6 @@ the trading relationship is made with invoicing's operator command.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import subprocess
@@ -15,7 +14,6 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
-import asyncpg
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,28 +30,12 @@ from contracts.v1.identity import (
     PartnerCredentialRegistered,
 )
 from factora_testing.kafka_io import publish_event, publish_raw
+from factora_testing.records import wait_for_row
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SELLER_RIGHTS = "invoices:create,invoices:view,partners"
 BUYER_RIGHTS = "invoices:view"
-
-
-def plain_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-async def wait_for_row(network, query: str, *args, timeout_s: float = 90.0):
-    for _ in range(int(timeout_s * 4)):
-        conn = await asyncpg.connect(plain_dsn(network.database_url("invoicing")))
-        try:
-            row = await conn.fetchrow(query, *args)
-        finally:
-            await conn.close()
-        if row is not None:
-            return row
-        await asyncio.sleep(0.25)
-    raise TimeoutError(f"invoicing: no row for {query} {args}")
 
 
 def run(network, *args: str) -> str:

@@ -35,6 +35,7 @@ from contracts.v1.identity import CompanyAddress, CompanyContact, CompanyProfile
 from factora_partner import PartnerCredential, PartnerFeed, PartnerPublisher, SendResult
 from factora_testing.identity_flows import bearer, enrol_totp, sign_in_with_totp, sign_up_and_confirm
 from factora_testing.kafka_io import publish_event
+from factora_testing.records import plain_dsn, wait_for_row
 from invoicing.adapters.signatures import RawRecord, signature_is_valid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -56,24 +57,6 @@ class PartnerSetup:
     key_id: str
     key_file: Path
     public_key: str
-
-
-def plain_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-async def wait_for_row(network, query: str, *args, timeout_s: float = 120.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        conn = await asyncpg.connect(plain_dsn(network.database_url("invoicing")))
-        try:
-            row = await conn.fetchrow(query, *args)
-        finally:
-            await conn.close()
-        if row is not None:
-            return row
-        await asyncio.sleep(0.25)
-    raise TimeoutError(f"invoicing: no row for {query} {args}")
 
 
 def factora(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

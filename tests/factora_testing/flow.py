@@ -33,6 +33,7 @@ from contracts.envelope import Envelope
 from contracts.examples import sample_partner_invoice, signed_sample_record
 from contracts.topics import identity as identity_topics
 from contracts.v1.identity import PartnerCredentialRegistered
+from factora_testing.records import plain_dsn
 
 Record = tuple[str, dict[str, str], bytes]  # key, headers, value
 INTAKE_GROUP = f"invoicing.{catalogue.PARTNER_INVOICE_SUBMITTED.name}"
@@ -42,11 +43,6 @@ EFFECT_TOPICS = (
     catalogue.INVOICE_SEALED.name,
     catalogue.SEND_REQUESTED.name,
 )
-
-
-def plain_dsn(url: str) -> str:
-    """asyncpg wants postgresql://, the services' URLs say postgresql+asyncpg://."""
-    return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 # --------------------------------------------------------------------------- the flow's parties

@@ -65,6 +65,23 @@ class Member:
     recovery_codes: list[str] = field(default_factory=list)
     last_totp_step: int = 0
 
+    @classmethod
+    def enrolled(
+        cls, email: str, password: str, full_name: str, *, secret: str, tokens: dict[str, Any], step: int
+    ) -> Member:
+        """The member as identity sees them right after enrolling their authenticator app."""
+        return cls(
+            email=email,
+            password=password,
+            full_name=full_name,
+            company_id=tokens["company_id"],
+            user_id=tokens["user_id"],
+            totp_secret=secret,
+            tokens=tokens,
+            recovery_codes=list(tokens.get("recovery_codes") or []),
+            last_totp_step=step,
+        )
+
     @property
     def headers(self) -> dict[str, str]:
         """Authorization header with the current access token."""
@@ -171,17 +188,7 @@ async def new_member(
     )
     async with portal.client("identity") as identity:
         secret, tokens, step = await enrol_totp(identity, email, password)
-    return Member(
-        email=email,
-        password=password,
-        full_name=full_name,
-        company_id=tokens["company_id"],
-        user_id=tokens["user_id"],
-        totp_secret=secret,
-        tokens=tokens,
-        recovery_codes=list(tokens.get("recovery_codes") or []),
-        last_totp_step=step,
-    )
+    return Member.enrolled(email, password, full_name, secret=secret, tokens=tokens, step=step)
 
 
 async def accept_invitation_and_enrol(
@@ -192,17 +199,7 @@ async def accept_invitation_and_enrol(
         accepted = await identity.post("/invitations/accept", json={"token": token, "password": password})
         assert accepted.status_code == 200 and accepted.json()["status"] == "active", accepted.text
         secret, tokens, step = await enrol_totp(identity, email, password)
-    return Member(
-        email=email,
-        password=password,
-        full_name=full_name,
-        company_id=tokens["company_id"],
-        user_id=tokens["user_id"],
-        totp_secret=secret,
-        tokens=tokens,
-        recovery_codes=list(tokens.get("recovery_codes") or []),
-        last_totp_step=step,
-    )
+    return Member.enrolled(email, password, full_name, secret=secret, tokens=tokens, step=step)
 
 
 async def new_staff_member(portal: Portal, network, *, role: str = "agent", full_name: str = "Sam Agent") -> Member:  # type: ignore[no-untyped-def]

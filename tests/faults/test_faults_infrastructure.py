@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
-from factora_testing.flow import PartnerFlow, plain_dsn, wait_until
+from factora_testing.flow import PartnerFlow, wait_until
+from factora_testing.records import plain_dsn
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(7200)]
 
