@@ -9,21 +9,14 @@ import time
 
 import pytest
 
+from factora_testing.flow import assert_exactly_once
+from notifications.service.dispatcher import Throughput
+
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(7200)]
 
 # identity and support are not on the invoice path, but a crash of theirs must not disturb it either.
 ALL_SERVICES = ("invoicing", "signing", "notifications", "identity", "support")
 ON_THE_PATH = ("invoicing", "signing", "notifications")
-
-
-def assert_exactly_once(result) -> None:
-    figures = result.figures
-    assert figures["lost"] == 0, figures
-    assert figures["dup_invoices"] == 0, figures
-    assert figures["dup_archive"] == 0, figures
-    assert figures["dup_ledger"] == 0, figures
-    assert figures["dup_emails"] == 0, figures
-    assert figures["rejected_good"] == 0, figures
 
 
 async def test_kill_9_of_each_service_in_turn_loses_and_duplicates_nothing(faults):
@@ -44,7 +37,8 @@ async def test_kill_9_of_each_service_in_turn_loses_and_duplicates_nothing(fault
 
     result = await faults.run("kill9", kill_in_turn)
     faults.record("1. kill -9 each service, in turn", result.figures)
-    assert_exactly_once(result)
+    # A kill -9 of notifications may cut one SMTP transaction per e-mail lane.
+    assert_exactly_once(result.figures, cut_mid_send=plan.count("notifications") * Throughput().email_lanes)
     # The kills landed mid-work (the redeliveries they caused, when caught by a scrape, are in the figures).
     assert result.figures["in_flight_at_kills"] > 0, result.figures
 
@@ -65,7 +59,7 @@ async def test_sigterm_under_load_finishes_in_flight_work_and_loses_nothing(faul
 
     result = await faults.run("sigterm", stop_gracefully)
     faults.record("8. SIGTERM under load", result.figures)
-    assert_exactly_once(result)
+    assert_exactly_once(result.figures)
     # A graceful stop: uvicorn finishes its shutdown, then re-raises SIGTERM (exit status -15) or
     # exits 0; never the SIGKILL that follows the 30 s grace period (-9).
     graceful = (0, -signal.SIGTERM)
@@ -85,4 +79,4 @@ async def test_a_consumer_added_and_removed_mid_stream_rebalances_without_loss_o
 
     result = await faults.run("rebalance", add_then_remove)
     faults.record("7. consumer added and removed (rebalance)", result.figures)
-    assert_exactly_once(result)
+    assert_exactly_once(result.figures)

@@ -13,7 +13,8 @@ import contextlib
 import asyncpg
 import pytest
 
-from factora_testing.flow import wait_until
+from factora_testing.flow import assert_exactly_once, wait_until
+from notifications.service.dispatcher import Throughput
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(7200)]
 
@@ -79,8 +80,8 @@ async def test_a_relay_crash_between_publish_and_mark_sent_duplicates_no_effect(
     result = await faults.run("relay-crash", crash_relays)
     faults.record("4. relay crash between publish and mark-sent", result.figures)
     figures = result.figures
-    for name in ("lost", "dup_invoices", "dup_archive", "dup_ledger", "dup_emails", "rejected_good"):
-        assert figures[name] == 0, (name, figures)
+    # Killing notifications while its relay is held may also cut one SMTP transaction per e-mail lane.
+    assert_exactly_once(figures, cut_mid_send=rounds * Throughput().email_lanes)
     assert figures["relay_crashes"] == rounds * len(RELAYING), figures
     # The held batches were published, never marked, and published again after the restart.
     assert figures["redelivery_detail"]["outbox_resends"] > 0, figures
