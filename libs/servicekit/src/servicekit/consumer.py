@@ -39,7 +39,7 @@ from contracts.catalogue import TopicSpec
 from contracts.envelope import Envelope, EnvelopeError
 from servicekit.db import SessionFactory
 from servicekit.errors import PermanentError, TransientError
-from servicekit.inbox import claim_message
+from servicekit.inbox import claim_message, claim_messages
 from servicekit.metrics import DEAD_LETTERED, EVENT_AGE, HANDLER_RETRIES, MESSAGES_CONSUMED
 from servicekit.producer import SafeProducer
 from servicekit.settings import KafkaSettings
@@ -333,6 +333,7 @@ def subscribe_event(
         batch=True,
         max_records=runtime.kafka.batch_max_records,
         batch_timeout_ms=runtime.kafka.batch_timeout_ms,
+        max_partition_fetch_bytes=runtime.kafka.max_partition_fetch_bytes,
         parser=tolerant_batch_parser,
         decoder=raw_body,
         title=f"{spec.name}:{group_id}",
@@ -379,13 +380,15 @@ async def handle_batch_once(
     """Claim and handle every event of a batch in one transaction; an outcome per event."""
     outcomes: list[str] = []
     async with runtime.sessions() as session, session.begin():
+        unclaimed = await claim_messages(session, [item.envelope.id for item in items], consumer_name, spec.name)
         for item in items:
             tokens = item.enter()
             try:
                 with trace.use_span(_process_span(item.record, item.headers, group_id), end_on_exit=True):
-                    if not await claim_message(session, item.envelope.id, consumer_name, spec.name):
+                    if item.envelope.id not in unclaimed:
                         outcomes.append("duplicate")
                         continue
+                    unclaimed.discard(item.envelope.id)  # the same id twice in one batch is handled once
                     await handler(item.event, item.envelope, session)
                     outcomes.append("handled")
             finally:

@@ -28,6 +28,14 @@ class KafkaSettings(BaseSettings):
     batch_timeout_ms: int = Field(
         default=50, ge=1, description="How long a consumer waits for records before it looks again (ms)."
     )
+    max_partition_fetch_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description=(
+            "Most bytes one fetch buffers per partition. A consumer drains a partition's buffer before it "
+            "moves on, so a small buffer takes turns between busy partitions instead of starving all but one."
+        ),
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 from prometheus_client import REGISTRY
@@ -302,3 +303,39 @@ async def test_a_handled_record_is_committed_so_a_restarted_consumer_does_not_se
     await wait_until(lambda: after.seqs() == [2], "the second event, on the restarted consumer")
     assert before.seqs() == [1]
     assert consumed(spec, "duplicate") == 0  # not redelivered at all, not merely absorbed by the inbox
+
+
+async def test_a_backlog_on_several_partitions_is_consumed_in_turns_not_one_partition_after_the_other(
+    kafka_io, make_runtime, messaging_db, wait_until
+):
+    # 150 records of ~3 KB waiting on each of 3 partitions before the consumer starts. With a
+    # 1 MB fetch buffer per partition the consumer drained all of partition 0 before touching
+    # the others, and their committed offsets stood still meanwhile.
+    per_partition, padding = 150, "x" * 3000
+    spec = await kafka_io.make_topic(3)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_io.bootstrap, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        sends = []
+        for seq in range(per_partition):
+            for partition in range(3):
+                envelope = Envelope.new(source="/factora/sktest", type=spec.name, subject="k", tenant="c-test")
+                body = spec.schema(seq=seq, note=f"{partition}:{padding}").model_dump_json().encode()
+                headers = [(k, v.encode()) for k, v in envelope.to_headers().items()]
+                sends.append(await producer.send(spec.name, body, partition=partition, headers=headers))
+        for sent in sends:
+            await sent
+    finally:
+        await producer.stop()
+    partitions: list[int] = []
+
+    async def note_partition(event, envelope, session) -> None:
+        partitions.append(int(event.note.split(":", 1)[0]))
+
+    runtime = make_runtime(messaging_db.url)
+    runtime.subscribe(spec, note_partition)
+    await runtime.start()
+    await wait_until(lambda: len(partitions) == 3 * per_partition, "the whole backlog", timeout_s=120)
+    first_third = partitions[:per_partition]
+    assert set(first_third) == {0, 1, 2}, f"the first {per_partition} records came from partitions {set(first_third)}"
+    assert sorted(partitions) == sorted([0, 1, 2] * per_partition)

@@ -1,4 +1,4 @@
-"""claim_message on real PostgreSQL: one claim per (event id, consumer), bound to the caller's transaction."""
+"""Inbox claims on real PostgreSQL: one per (event id, consumer), single or batched, bound to the transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from servicekit.db import transaction
-from servicekit.inbox import claim_message
+from servicekit.inbox import claim_message, claim_messages
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +29,21 @@ async def test_claim_is_true_the_first_time_false_for_a_redelivery_and_true_for_
     async with messaging_db.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT message_id, consumer FROM inbox"))).all()
     assert sorted(rows) == [("evt-1", "notifications"), ("evt-1", "support"), ("evt-2", "notifications")]
+
+
+async def test_a_batch_claim_returns_only_the_ids_not_seen_before_once_each_in_one_statement(messaging_db):
+    sessions = messaging_db.sessions
+    assert await claim(sessions, "evt-old", "notifications") is True
+    async with transaction(sessions) as session:
+        fresh = await claim_messages(session, ["evt-a", "evt-old", "evt-b", "evt-a"], "notifications", TOPIC)
+        assert await claim_messages(session, [], "notifications", TOPIC) == set()
+    assert fresh == {"evt-a", "evt-b"}
+    async with transaction(sessions) as session:
+        assert await claim_messages(session, ["evt-a", "evt-b", "evt-c"], "notifications", TOPIC) == {"evt-c"}
+        assert await claim_messages(session, ["evt-a"], "support", TOPIC) == {"evt-a"}
+    async with messaging_db.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT consumer, count(*) FROM inbox GROUP BY consumer ORDER BY 1"))).all()
+    assert rows == [("notifications", 4), ("support", 1)]
 
 
 async def test_a_claim_rolled_back_with_its_transaction_leaves_the_event_unclaimed(messaging_db):

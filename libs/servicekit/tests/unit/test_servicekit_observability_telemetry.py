@@ -18,6 +18,7 @@ from servicekit.telemetry import (
     continue_trace,
     default_sampler,
     exporters_from_env,
+    records_spans,
     traceparent_of,
 )
 
@@ -70,6 +71,12 @@ def test_without_an_exporter_spans_are_not_recorded_but_still_carry_ids_that_pro
     assert not parent.is_recording() and not child.is_recording()
     assert parent.get_span_context().is_valid
     assert child.get_span_context().trace_id == parent.get_span_context().trace_id
+
+
+def test_query_tracing_is_installed_only_when_spans_are_recorded():
+    assert not records_spans(build_tracer_provider("invoicing", {}))
+    assert records_spans(build_tracer_provider("invoicing", {"OTEL_TRACES_EXPORTER": "console"}))
+    assert records_spans(build_tracer_provider("invoicing", {"OTEL_TRACES_SAMPLER": "always_on"}))
 
 
 def test_database_spans_are_kept_under_a_handler_and_dropped_when_they_would_start_a_trace():
