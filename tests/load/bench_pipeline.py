@@ -5,7 +5,7 @@ followed to issued (invoicing), sealed and archived (signing), and the buyer's e
 catcher. Reports throughput, p50/p95/p99 per stage and end to end, CPU ms per invoice per process, the load
 average (the machine may be shared), a naive-sealer baseline, and writes a JSON result and a PNG chart.
 
-Run: uv run python tests/load/bench_pipeline.py [--rates 10,25,50,70,100,150] [--step-seconds 35]
+Run: uv run python tests/load/bench_pipeline.py [--rates 10,20,30,40,50,70,100,150] [--step-seconds 35]
 Ports: the FACTORA_TEST_* variables (as the tests use); stack folder .local/bench-stack (FACTORA_BENCH_STACK_DIR);
 results in results/bench (FACTORA_BENCH_RESULTS_DIR).
 """
@@ -43,7 +43,7 @@ def say(message: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     root = repo_root()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", default="10,25,50,70,100,150", help="offered invoices/s, one step each")
+    parser.add_argument("--rates", default="10,20,30,40,50,70,100,150", help="offered invoices/s, one step each")
     parser.add_argument("--step-seconds", type=float, default=35.0, help="length of one step")
     parser.add_argument("--settle-seconds", type=float, default=8.0, help="start of a step left out of its rates")
     parser.add_argument("--drain-seconds", type=float, default=90.0, help="wait for the backlog after the last step")

@@ -333,3 +333,52 @@ async def test_wrong_password_is_transient_and_never_echoed(
     assert (result.outcome, result.stage, result.code) == (SendOutcome.TRANSIENT, "auth", 535)
     assert wrong not in repr(result)
     assert handler.envelopes == []
+
+
+# --- the hand-over stamp: after the relay accepted the recipient, right before DATA ---
+
+
+async def test_before_data_runs_once_the_recipient_is_accepted_and_before_any_content_goes_out() -> None:
+    handler = Recorder()
+    seen_at_stamp: list[int] = []
+
+    async def stamp() -> None:
+        seen_at_stamp.append(len(handler.envelopes))
+
+    with smtp_server(handler) as port:
+        async with SmtpMailer(settings(port)).session() as session:
+            first = await session.send(outgoing(), before_data=stamp)
+            second = await session.send(outgoing(), before_data=stamp)
+    assert (first.outcome, second.outcome) == (SendOutcome.SENT, SendOutcome.SENT)
+    assert seen_at_stamp == [0, 1]  # each stamp came before its own message's DATA
+    assert session.connections_opened == 1
+
+
+async def test_before_data_is_not_run_when_the_recipient_is_refused() -> None:
+    stamps: list[str] = []
+
+    async def stamp() -> None:
+        stamps.append("stamped")
+
+    with smtp_server(RefuseRecipient("451 4.3.0 Mailbox busy, try later")) as port:
+        async with SmtpMailer(settings(port)).session() as session:
+            result = await session.send(outgoing(), before_data=stamp)
+    assert (result.outcome, result.stage) == (SendOutcome.TRANSIENT, "rcpt")
+    assert stamps == []
+
+
+async def test_a_failed_stamp_sends_no_content_and_the_next_message_gets_a_fresh_connection() -> None:
+    handler = Recorder()
+
+    async def ledger_down() -> None:
+        raise ConnectionRefusedError("ledger unreachable")
+
+    with smtp_server(handler) as port:
+        async with SmtpMailer(settings(port)).session() as session:
+            refused = await session.send(outgoing(), before_data=ledger_down)
+            sent = await session.send(outgoing())
+    assert (refused.outcome, refused.stage) == (SendOutcome.TRANSIENT, "ledger")
+    assert "ConnectionRefusedError" in (refused.detail or "")
+    assert sent.outcome is SendOutcome.SENT
+    assert len(handler.envelopes) == 1  # only the second message reached DATA
+    assert session.connections_opened == 2

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 
 import aiosmtplib
@@ -108,6 +109,17 @@ class SmtpSettings(BaseModel):
         return self
 
 
+# Run once the relay has accepted the recipient, just before the message content goes out.
+BeforeData = Callable[[], Awaitable[None]]
+
+
+def not_handed_over(exc: BaseException) -> SendResult:
+    """The result when `before_data` failed: the relay never got the content, so it may be sent later."""
+    return SendResult(
+        SendOutcome.TRANSIENT, f"not sent: the hand-over could not be recorded ({type(exc).__name__})", stage="ledger"
+    )
+
+
 class MailSession(Protocol):
     """Sends several e-mails in turn over one connection; never raises, each result is its message's own."""
 
@@ -116,7 +128,7 @@ class MailSession(Protocol):
     @property
     def is_open(self) -> bool: ...
 
-    async def send(self, message: OutgoingEmail) -> SendResult: ...
+    async def send(self, message: OutgoingEmail, before_data: BeforeData | None = None) -> SendResult: ...
 
     async def close(self) -> None: ...
 
@@ -231,7 +243,12 @@ class SmtpSession:
     def is_open(self) -> bool:
         return self._client is not None and self._client.is_connected
 
-    async def send(self, message: OutgoingEmail) -> SendResult:
+    async def send(self, message: OutgoingEmail, before_data: BeforeData | None = None) -> SendResult:
+        """Send one message; `before_data` runs after RCPT is accepted and right before DATA.
+
+        If `before_data` fails, DATA is never sent: the connection is dropped (its transaction is
+        half done) and the result is transient.
+        """
         mailer, s = self._mailer, self._mailer.settings
         raw = mailer.prepare(message)
         if isinstance(raw, SendResult):
@@ -264,6 +281,12 @@ class SmtpSession:
                 await client.mail(s.from_address, options=size)
                 stage = "rcpt"
                 await client.rcpt(message.to)
+                if before_data is not None:
+                    try:
+                        await before_data()
+                    except Exception as exc:
+                        self._discard()
+                        return mailer.done(message, not_handed_over(exc))
                 stage = "data"
                 response = await client.data(raw)
         except Exception as exc:

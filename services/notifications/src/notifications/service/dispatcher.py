@@ -1,9 +1,10 @@
 """The delivery worker: claims due ledger rows, sends them, records one final outcome each.
 
-A row is marked 'sending' when claimed, and stamped `handed_over_at` (committed) just before the
-provider is called, so a crash leaves evidence: after `stuck_after_s`, a stamped row becomes
-'unknown' (the provider may have it: never re-sent blindly), while a row the crash caught still
-waiting in its batch goes back to 'pending' and is sent later.
+A row is marked 'sending' when claimed, and stamped `handed_over_at` (committed) just before its
+content goes out (for SMTP: once the relay accepted the recipient, right before DATA), so a crash
+leaves evidence: after `stuck_after_s`, a stamped row becomes 'unknown' (the provider may have it:
+never re-sent blindly), while a row the crash caught before that point (still waiting in its batch,
+or mid MAIL/RCPT) goes back to 'pending' and is sent later.
 
 Throughput without unbounded memory: a few lanes per channel work side by side. An e-mail lane
 owns one SMTP connection; it claims a small batch of due rows (`claim_size`, SKIP LOCKED), sends

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from notifications.adapters import SendOutcome, SendResult
 from notifications.adapters.documents import DocumentSource, FetchOutcome
-from notifications.adapters.mailer import Attachment, Mailer, MailSession, OutgoingEmail
+from notifications.adapters.mailer import (
+    Attachment,
+    BeforeData,
+    Mailer,
+    MailSession,
+    OutgoingEmail,
+    not_handed_over,
+)
 from notifications.adapters.sms import InvalidPhoneNumber, SmsGateway, normalise_e164
 from notifications.adapters.tables import Delivery
 from notifications.adapters.templating import ATTACHING_TEMPLATES, TemplateError, TemplateRenderer
@@ -40,8 +47,14 @@ class SingleShot:
     def is_open(self) -> bool:
         return False
 
-    async def send(self, message: OutgoingEmail) -> SendResult:
+    async def send(self, message: OutgoingEmail, before_data: BeforeData | None = None) -> SendResult:
         self.last_used = time.monotonic()
+        if before_data is not None:
+            # No SMTP dialogue to step into here: the hand-over is recorded before the mailer is called.
+            try:
+                await before_data()
+            except Exception as exc:
+                return not_handed_over(exc)
         return await self._mailer.send(message)
 
     async def close(self) -> None:
@@ -84,8 +97,9 @@ class MessageSender:
     ) -> Attempt:
         """Render and hand the message to its channel; never raises.
 
-        `before_hand_over` runs once everything is ready and just before the channel is called (the
-        dispatcher records it), so rendering or fetching the document never counts as sending.
+        `before_hand_over` runs once everything is ready and just before the content goes out (for
+        SMTP: after the relay accepted the recipient, right before DATA). The dispatcher records it,
+        so rendering, fetching the document, connecting, MAIL and RCPT never count as sending.
         """
         ready = before_hand_over or _nothing
         try:
@@ -117,15 +131,22 @@ class MessageSender:
         attachment, wait = await self._attachment(delivery) if wanted else (None, None)
         if wait is not None:
             return Attempt(wait)
+        stamped = False
+
+        async def ready_once() -> None:
+            nonlocal stamped
+            if not stamped:
+                await ready()
+                stamped = True
+
         message = self._email(delivery, attachment)
-        await ready()
-        result = await _hand_over(lane.send(message))
+        result = await _hand_over(lane.send(message, before_data=ready_once))
         if attachment is not None and _refused_for_size(result):
             # The relay will not take a message this big; the link alone still does the job.
             log.info("delivery %s: relay refused the attachment's size, sending the link only", delivery.id)
             ATTACHMENTS.labels("too_large").inc()
             attachment = None
-            result = await _hand_over(lane.send(self._email(delivery, None)))
+            result = await _hand_over(lane.send(self._email(delivery, None), before_data=ready_once))
         return Attempt(result, document_attached=(attachment is not None) if wanted else None)
 
     def _email(self, delivery: Delivery, attachment: Attachment | None) -> OutgoingEmail:
