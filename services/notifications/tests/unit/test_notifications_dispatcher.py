@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ from notifications.adapters.mailer import OutgoingEmail
 from notifications.adapters.tables import Delivery
 from notifications.adapters.templating import TemplateRenderer
 from notifications.service.dispatcher import DeliveryDispatcher, RetryPolicy
+from notifications.service.sending import Attempt
 
 pytestmark = pytest.mark.unit
 
@@ -133,3 +135,52 @@ async def test_an_sms_goes_to_the_sms_gateway_with_its_short_text_and_the_ledger
     ((to, text, key),) = sms.sent
     assert (to, key) == ("+33612345678", str(row.id))
     assert "482913" in text and "\n" not in text
+
+
+# --- recording outcomes through a database outage ---
+
+
+async def test_outcomes_are_recorded_again_through_a_database_outage_and_a_bug_is_not_retried(monkeypatch):
+    dispatcher = worker(RecordingMailer())
+    calls: list[int] = []
+    failures: list[BaseException] = [ConnectionRefusedError("database restarting"), OSError("reset by peer")]
+
+    async def record_many(attempts, released=()):
+        calls.append(len(attempts))
+        if failures:
+            raise failures.pop(0)
+
+    monkeypatch.setattr(dispatcher, "record_many", record_many)
+    row = delivery()
+    await dispatcher.record_outcomes([(row, Attempt(SendResult(SendOutcome.SENT)))])
+    assert calls == [1, 1, 1]  # two outage failures, then recorded
+
+    async def buggy(attempts, released=()):
+        calls.append(-1)
+        raise KeyError("bug")
+
+    monkeypatch.setattr(dispatcher, "record_many", buggy)
+    with pytest.raises(KeyError):
+        await dispatcher.record_outcomes([(row, Attempt(SendResult(SendOutcome.SENT)))])
+    assert calls[-1:] == [-1] and len(calls) == 4
+
+
+async def test_recording_gives_up_before_the_sweep_could_call_the_message_unknown(monkeypatch):
+    dispatcher = DeliveryDispatcher(
+        None,  # type: ignore[arg-type]
+        RENDERER,
+        RecordingMailer(),
+        RecordingSms(),
+        source="/factora/notifications",
+        retry=RetryPolicy(max_attempts=3, base_delay_s=1, max_delay_s=2, stuck_after_s=0.6),
+    )
+
+    async def database_down(attempts, released=()):
+        raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr(dispatcher, "record_many", database_down)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(ConnectionRefusedError):
+        await dispatcher.record_outcomes([(delivery(), Attempt(SendResult(SendOutcome.SENT)))])
+    assert loop.time() - began < 0.6  # within half the stuck timeout, plus one last try

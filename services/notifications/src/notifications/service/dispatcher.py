@@ -38,7 +38,7 @@ from notifications.adapters.tables import Delivery
 from notifications.adapters.templating import TemplateRenderer
 from notifications.metrics import DELIVERIES, DELIVERY_LATENCY
 from notifications.service.sending import Attempt, MessageSender, SingleShot
-from servicekit.consumer import backoff_delay
+from servicekit.consumer import backoff_delay, is_infrastructure_error
 from servicekit.db import SessionFactory
 from servicekit.messaging_tables import utcnow
 from servicekit.outbox import add_to_outbox
@@ -210,6 +210,28 @@ class DeliveryDispatcher:
         for row, outcome in counted:
             self._count(row, outcome)
 
+    async def record_outcomes(
+        self, attempts: Sequence[tuple[Delivery, Attempt]], released: Sequence[Delivery] = ()
+    ) -> None:
+        """record_many, tried again through a database outage for up to half the stuck timeout.
+
+        These messages already went out: an outcome dropped here leaves them 'sending', and the
+        sweep then calls them 'unknown'. Half the stuck timeout keeps the retries clear of it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._retry.stuck_after_s / 2
+        tries = 0
+        while True:
+            try:
+                await self.record_many(attempts, released)
+                return
+            except Exception as exc:
+                tries += 1
+                if not is_infrastructure_error(exc) or loop.time() >= deadline:
+                    raise
+                log.info("recording %d outcomes failed (%s); trying again", len(attempts), type(exc).__name__)
+            await asyncio.sleep(min(backoff_delay(tries, 0.2, 2.0), max(0.0, deadline - loop.time())))
+
     def _apply(self, session, row: Delivery, attempt: Attempt, now: datetime) -> str:  # type: ignore[no-untyped-def]
         result = attempt.result
         row.last_error = None if result.outcome is SendOutcome.SENT else result.detail
@@ -359,7 +381,7 @@ class DeliveryDispatcher:
                 attempts, released = await self._send_batch(rows, lane)
                 if recording is not None:
                     await recording
-                recording = asyncio.create_task(self.record_many(attempts, released))
+                recording = asyncio.create_task(self.record_outcomes(attempts, released))
                 rows, more = await prefetch if prefetch is not None else ([], False)
                 prefetch = None
         finally:
