@@ -12,9 +12,17 @@ from pydantic import ValidationError
 from contracts import catalogue
 from contracts.envelope import Envelope
 from contracts.examples import sample_partner_invoice
-from contracts.v1 import InvoiceSealed, PartnerInvoiceRejected, PartnerInvoiceSubmitted
+from contracts.v1 import (
+    InvoiceDocument,
+    InvoiceReference,
+    InvoiceSealed,
+    PartnerInvoiceRejected,
+    PartnerInvoiceSubmitted,
+)
+from invoicing.domain.delivery import DeliveredDocument
 from invoicing.domain.model import build_invoice
 from invoicing.service import handlers
+from invoicing.service.lifecycle import credit_note_params, recipients_of_buyer
 from servicekit.messaging_tables import OutboxMessage
 
 pytestmark = pytest.mark.unit
@@ -130,3 +138,20 @@ def test_delivery_params_send_an_absent_due_date_as_none_not_a_missing_key():
     params = handlers.delivery_params(CTX, document, sealed())
 
     assert "due_date" in params and params["due_date"] is None
+
+
+@pytest.mark.parametrize("kind", ["invoice", "credit note", "no due date"])
+def test_the_delivery_view_of_a_stored_document_gives_the_same_emails_as_the_whole_document(kind):
+    event = sample_partner_invoice()
+    event = event.model_copy(update={"buyer": event.buyer.model_copy(update={"email": "Buyer.AP@Example.COM"})})
+    if kind == "credit note":
+        event = event.model_copy(update={"type_code": "381", "preceding_invoice": InvoiceReference(number="F-9")})
+    elif kind == "no due date":
+        event = event.model_copy(update={"due_date": None})
+    stored = build_invoice(event, invoice_id="i-1", number="F2026-000007").model_dump(mode="json")
+    whole, view = InvoiceDocument.model_validate(stored), DeliveredDocument.model_validate(stored)
+
+    for params in (handlers.delivery_params, credit_note_params):
+        assert params(CTX, view, sealed()) == params(CTX, whole, sealed())
+    assert recipients_of_buyer(view, None) == recipients_of_buyer(whole, None)
+    assert (view.type_code, view.invoice_id, view.buyer.company_id) == (whole.type_code, "i-1", whole.buyer.company_id)

@@ -8,54 +8,48 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import defer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from invoicing.adapters.tables import InvoiceRecord, NumberSeries
+from invoicing.adapters.tables import InvoiceRecord, NumberSeries, PartyRecord
 
 SeriesKind = Literal["invoice", "credit_note", "receipt"]
 # Invoices keep the bare year as series key (the first numbers were issued so); the others get a prefix.
 SERIES_PREFIX: dict[str, tuple[str, str]] = {"invoice": ("", "F"), "credit_note": ("C", "C"), "receipt": ("R", "R")}
 
 
+def _next_number_statement():  # type: ignore[no-untyped-def]
+    """The first number of a new series, or the row's next one, in one upsert (built once, run with parameters)."""
+    table = NumberSeries.__table__  # type: ignore[attr-defined]
+    # Parameter names unlike the column names: SQLAlchemy reads an INSERT's parameter named like a column as its value.
+    values = {"seller_company_id": bindparam("p_seller"), "series": bindparam("p_series"), "next_value": 2}
+    statement = insert(table).values(values)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.seller_company_id, table.c.series],
+        set_={"next_value": table.c.next_value + 1},
+    ).returning(table.c.next_value - 1)
+
+
+NEXT_NUMBER = _next_number_statement()
+
+
 async def next_number(session: AsyncSession, seller_company_id: str, year: int, kind: SeriesKind = "invoice") -> str:
     """Take the next number of the seller's yearly series inside the caller's transaction.
 
     The series row is locked until the transaction ends, so concurrent issuers queue and a
-    rolled-back issue leaves no gap.
+    rolled-back issue leaves no gap: the upsert row-locks the series until commit (a concurrent
+    issuer waits, then reads the committed value or, after a rollback, the old one), exactly as
+    INSERT .. DO NOTHING + SELECT .. FOR UPDATE + UPDATE did in three statements.
     """
     key_prefix, number_prefix = SERIES_PREFIX[kind]
-    series = f"{key_prefix}{year}"
-    await session.execute(
-        insert(NumberSeries)
-        .values(seller_company_id=seller_company_id, series=series, next_value=1)
-        .on_conflict_do_nothing()
-    )
-    row = (
-        await session.exec(
-            select(NumberSeries)
-            .where(NumberSeries.seller_company_id == seller_company_id, NumberSeries.series == series)
-            .with_for_update()
-        )
-    ).one()
-    value = row.next_value
-    row.next_value = value + 1
-    session.add(row)
+    # Nothing pending depends on the series: leave them to the commit's flush, where inserts are batched.
+    with session.no_autoflush:
+        params = {"p_seller": seller_company_id, "p_series": f"{key_prefix}{year}"}
+        value = (await session.execute(NEXT_NUMBER, params)).scalar_one()
     return f"{number_prefix}{year}-{value:06d}"
-
-
-async def find_partner_invoice(session: AsyncSession, seller_company_id: str, external_id: str) -> InvoiceRecord | None:
-    """The invoice a partner already submitted under this reference, if any."""
-    return (
-        await session.exec(
-            select(InvoiceRecord).where(
-                InvoiceRecord.seller_company_id == seller_company_id,
-                InvoiceRecord.external_id == external_id,
-            )
-        )
-    ).first()
 
 
 async def find_by_number(
@@ -81,6 +75,32 @@ async def get_invoice(
     if lock:
         return (await session.exec(select(InvoiceRecord).where(InvoiceRecord.id == key).with_for_update())).first()
     return await session.get(InvoiceRecord, key)
+
+
+# Built once: the join, the deferral and the lock made building it per notice cost more than running it.
+FOR_DELIVERY = (
+    select(InvoiceRecord, PartyRecord)
+    .outerjoin(PartyRecord, PartyRecord.company_id == InvoiceRecord.buyer_company_id)  # type: ignore[arg-type]
+    .where(InvoiceRecord.id == bindparam("invoice_id"))
+    .options(defer(InvoiceRecord.content), defer(InvoiceRecord.validation_report))  # type: ignore[arg-type]
+    .with_for_update(of=InvoiceRecord)  # type: ignore[arg-type]
+)
+
+
+async def invoice_for_delivery(
+    session: AsyncSession, invoice_id: str | uuid.UUID
+) -> tuple[InvoiceRecord | None, PartyRecord | None]:
+    """An invoice row-locked for its sealing notice, with its buyer's party (None if unknown), in one statement.
+
+    Internal event handling only (unscoped). The content and validation report are not read: delivery
+    never needs them, and they are the largest JSON columns to decode.
+    """
+    try:
+        key = invoice_id if isinstance(invoice_id, uuid.UUID) else uuid.UUID(invoice_id)
+    except ValueError:
+        return None, None
+    row = (await session.exec(FOR_DELIVERY, params={"invoice_id": key})).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def _visible(company_id: str):  # type: ignore[no-untyped-def]

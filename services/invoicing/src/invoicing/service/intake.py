@@ -13,12 +13,13 @@ from contracts.envelope import Envelope
 from contracts.v1 import InvoiceReference, PartnerInvoiceRejected, PartnerInvoiceSubmitted, RejectionReason
 from invoicing.adapters import repository
 from invoicing.adapters.signatures import RawRecord
+from invoicing.adapters.submissions import submission_facts
 from invoicing.adapters.tables import InvoiceRecord
 from invoicing.domain.errors import CreditExceedsRemainder, NoCreditsLeft
 from invoicing.domain.findings import Finding
 from invoicing.domain.model import InvoiceContent
 from invoicing.domain.validation import as_reason, validate
-from invoicing.service import issuing, parties, partner_keys, relationships
+from invoicing.service import issuing, parties, partner_keys
 from invoicing.service.context import Context
 from servicekit.metrics import INVOICES_REJECTED, after_commit
 from servicekit.outbox import add_to_outbox
@@ -78,28 +79,28 @@ async def accept_partner_invoice(
             ctx, session, envelope, reasons, partner_id=event.partner_id, external_id=event.external_id
         )
 
-    if ctx.require_partner_signature:
-        problem = await partner_keys.authenticate(session, event, record)
-        if problem is not None:
-            log.warning("partner record %s rejected: %s", envelope.id, problem.rule)
-            await reject(
-                [
-                    RejectionReason(
-                        rule=problem.rule,
-                        field=problem.field,
-                        message=problem.en,
-                        messages={"fr": problem.fr, "en": problem.en},
-                    )
-                ]
-            )
-            return
+    async def reject_unauthenticated(problem: partner_keys.AuthProblem) -> None:
+        log.warning("partner record %s rejected: %s", envelope.id, problem.rule)
+        reason = RejectionReason(
+            rule=problem.rule, field=problem.field, message=problem.en, messages={"fr": problem.fr, "en": problem.en}
+        )
+        await reject([reason])
+
+    must_be_signed = ctx.require_partner_signature
+    if must_be_signed and (problem := partner_keys.unsigned_problem(record)) is not None:
+        await reject_unauthenticated(problem)  # nothing to look up: no key id or no signature
+        return
     seller_id, buyer_id = event.seller.company_id, event.buyer.company_id
-    if await repository.find_partner_invoice(session, seller_id, event.external_id):
+    key_id = record.key_id if must_be_signed and record is not None else None
+    facts = await submission_facts(session, seller_id, buyer_id, event.external_id, key_id=key_id)
+    if must_be_signed and (problem := partner_keys.check_signed_record(event, record, facts.partner_key)) is not None:
+        await reject_unauthenticated(problem)
+        return
+    if facts.already_issued:
         log.info("partner %s resubmitted %s; already issued", event.partner_id, event.external_id)
         return
 
-    seller_party = await parties.get_party(session, seller_id)
-    buyer_party = await parties.get_party(session, buyer_id)
+    seller_party, buyer_party = facts.seller, facts.buyer
     locale = seller_party.locale if seller_party else event.seller.locale
     content = InvoiceContent.of(event)
     if seller_party is not None:
@@ -113,7 +114,7 @@ async def accept_partner_invoice(
             problems.append(Finding("FX-PARTY-2", "seller.company_id", params={"company_id": seller_id}))
         if buyer_party is None:
             problems.append(Finding("FX-PARTY-3", "buyer.company_id", params={"company_id": buyer_id}))
-        elif not await relationships.is_connected(session, seller_id, buyer_id):
+        elif not facts.connected:
             problems.append(Finding("FX-REL-1", "buyer.company_id"))
     report = validate(content)
     problems += report.errors

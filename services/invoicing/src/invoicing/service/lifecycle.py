@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contracts.envelope import Envelope
 from contracts.v1 import InvoiceDocument, InvoiceSealed, SealingFailed
 from invoicing.adapters import repository
-from invoicing.adapters.tables import AuditRecord, InvoiceRecord
+from invoicing.adapters.tables import AuditRecord, InvoiceRecord, PartyRecord
 from invoicing.domain import statuses
+from invoicing.domain.delivery import DeliveredDocument
 from invoicing.domain.errors import ConfirmationRequired, Conflict, Forbidden, NotFound, StepUpRequired
 from invoicing.service import parties
 from invoicing.service.context import Context
@@ -32,20 +33,28 @@ WITHDRAW_WARNING = (
 )
 
 
+# The e-mail helpers read the same fields from either.
+AnyDocument = InvoiceDocument | DeliveredDocument
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def buyer_recipients(session: AsyncSession, document: InvoiceDocument) -> list[Recipient]:
+def recipients_of_buyer(document: AnyDocument, party: PartyRecord | None) -> list[Recipient]:
     """The invoice's buyer contact e-mail, then the buyer's invoice-recipient contacts (each address once)."""
     found: list[Recipient] = []
     if document.buyer.email:
         found.append(Recipient(str(document.buyer.email), document.buyer.locale, document.buyer.name, "buyer"))
-    party = await parties.get_party(session, document.buyer.company_id)
     for recipient in contacts_with(party, "invoice_recipient"):
         if recipient.email.lower() not in {r.email.lower() for r in found}:
             found.append(recipient)
     return found
+
+
+async def buyer_recipients(session: AsyncSession, document: InvoiceDocument) -> list[Recipient]:
+    """recipients_of_buyer, reading the buyer's party."""
+    return recipients_of_buyer(document, await parties.get_party(session, document.buyer.company_id))
 
 
 async def seller_recipients(session: AsyncSession, document: InvoiceDocument) -> list[Recipient]:
@@ -57,7 +66,7 @@ async def seller_recipients(session: AsyncSession, document: InvoiceDocument) ->
     return found
 
 
-def delivery_params(ctx: Context, document: InvoiceDocument, event: InvoiceSealed) -> dict[str, str | None]:
+def delivery_params(ctx: Context, document: AnyDocument, event: InvoiceSealed) -> dict[str, str | None]:
     """What the invoice-delivered template shows the buyer."""
     return {
         "seller_name": document.seller.name,
@@ -71,7 +80,7 @@ def delivery_params(ctx: Context, document: InvoiceDocument, event: InvoiceSeale
     }
 
 
-def credit_note_params(ctx: Context, document: InvoiceDocument, event: InvoiceSealed) -> dict[str, str | None]:
+def credit_note_params(ctx: Context, document: AnyDocument, event: InvoiceSealed) -> dict[str, str | None]:
     """What the credit-note-received template shows the buyer."""
     corrected = document.preceding_invoice.number if document.preceding_invoice else ""
     return {
@@ -86,11 +95,13 @@ def credit_note_params(ctx: Context, document: InvoiceDocument, event: InvoiceSe
 
 async def mark_delivered(ctx: Context, event: InvoiceSealed, envelope: Envelope, session: AsyncSession) -> None:
     """The sealed document is in the archive: sealed, then delivered to the buyer, who is told by e-mail."""
-    record = await repository.get_invoice(session, event.invoice_id, lock=True)
+    record, buyer_party = await repository.invoice_for_delivery(session, event.invoice_id)
     if record is None or record.document is None:
         log.warning("sealed notice for unknown invoice %s ignored", event.invoice_id)
         return
-    document = InvoiceDocument.model_validate(record.document)
+    document = DeliveredDocument.model_validate(record.document)  # what the e-mails need, not the whole document
+    if document.buyer.company_id != record.buyer_company_id:  # never expected; then read the document's buyer
+        buyer_party = await parties.get_party(session, document.buyer.company_id)
     record.archive_id = event.archive_id
     record.sealed_at = event.sealed_at
     record.updated_at = _now()
@@ -110,7 +121,7 @@ async def mark_delivered(ctx: Context, event: InvoiceSealed, envelope: Envelope,
     credit_note = document.type_code == "381"
     template = "credit-note-received" if credit_note else "invoice-delivered"
     params = credit_note_params(ctx, document, event) if credit_note else delivery_params(ctx, document, event)
-    for recipient in await buyer_recipients(session, document):
+    for recipient in recipients_of_buyer(document, buyer_party):
         request_message(
             ctx,
             session,

@@ -111,14 +111,24 @@ def _problem(rule: str, field: str) -> AuthProblem:
     return AuthProblem(rule, field, en, fr)
 
 
-async def authenticate(
-    session: AsyncSession, event: PartnerInvoiceSubmitted, record: RawRecord | None
-) -> AuthProblem | None:
-    """None when the record is signed by a live key of the seller's own partner system."""
+def unsigned_problem(record: RawRecord | None) -> AuthProblem | None:
+    """FX-AUTH-1 when the record names no key or carries no signature (checked before any lookup)."""
     if record is None or not record.key_id or not record.signature:
         return _problem("FX-AUTH-1", "headers.factora_signature")
-    key = await session.get(PartnerKeyRecord, record.key_id)
-    if key is None or key.public_key is None:
+    return None
+
+
+def check_signed_record(
+    event: PartnerInvoiceSubmitted, record: RawRecord | None, key: PartnerKeyRecord | None
+) -> AuthProblem | None:
+    """None when the record is signed by a live key of the seller's own partner system.
+
+    `key` is the stored partner key named by the record's factora_key_id (None when there is none); the
+    caller reads it in the same statement as the rest of what intake needs (intake.submission_facts).
+    """
+    if record is None or not record.key_id or not record.signature:
+        return unsigned_problem(record)
+    if key is None or key.key_id != record.key_id or key.public_key is None:
         return _problem("FX-AUTH-2", "headers.factora_key_id")
     if key.revoked_at is not None:
         return _problem("FX-AUTH-3", "headers.factora_key_id")
