@@ -8,9 +8,12 @@ trace follows an invoice from service to service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, ProducerFenced, UnknownProducerId
 from aiokafka.structs import RecordMetadata
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -22,6 +25,19 @@ from servicekit.telemetry import TRACEPARENT, context_from_traceparent, tracepar
 Record = tuple[str, str | None, Mapping[str, str], bytes]
 
 _TRACE_HEADERS = (TRACEPARENT, "tracestate")
+
+log = logging.getLogger(__name__)
+
+# The idempotent producer's sequence state no longer matches the broker's (seen after a broker
+# restart in the fault suite): aiokafka's sender stops for good and every later send fails, so the
+# relay stalled until the service restarted. A new producer gets a new producer id; the outbox
+# re-sends what was not acknowledged and the consumers' inboxes drop any copy.
+FATAL_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+)
 
 
 def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
@@ -39,6 +55,8 @@ class SafeProducer:
         self._client_id = client_id
         self._timeout = settings.send_timeout_s
         self._producer: AIOKafkaProducer | None = None
+        self._renewing = asyncio.Lock()
+        self.renewals = 0
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -46,9 +64,8 @@ class SafeProducer:
             raise RuntimeError("SafeProducer used before start()")
         return self._producer
 
-    async def start(self) -> None:
-        # aiokafka binds to the running loop, so the client is built here, not in __init__.
-        self._producer = AIOKafkaProducer(
+    def _build(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
             bootstrap_servers=self._settings.bootstrap_servers,
             client_id=self._client_id,
             enable_idempotence=True,
@@ -56,7 +73,25 @@ class SafeProducer:
             linger_ms=5,
             request_timeout_ms=int(self._timeout * 1000),
         )
+
+    async def start(self) -> None:
+        # aiokafka binds to the running loop, so the client is built here, not in __init__.
+        self._producer = self._build()
         await self._producer.start()
+
+    async def _renew(self, broken: AIOKafkaProducer, error: BaseException) -> None:
+        """Replace a producer that can no longer send (see FATAL_PRODUCER_ERRORS)."""
+        stop_broken = broken.stop
+        async with self._renewing:
+            if self._producer is not broken:
+                return  # another sender renewed it already
+            log.warning("Kafka producer unusable (%s); starting a new one", type(error).__name__)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(stop_broken(), timeout=self._timeout)
+            fresh = self._build()
+            await fresh.start()
+            self._producer = fresh
+            self.renewals += 1
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -100,16 +135,19 @@ class SafeProducer:
         self, records: Sequence[tuple[str, bytes | None, list[tuple[str, bytes]], bytes, Context | None]]
     ) -> list[RecordMetadata]:
         spans: list[trace.Span] = []
+        producer = self.producer
         try:
             futures = []
             for topic, key, headers, value, parent in records:
                 span, sent = self._start_span(topic, key, headers, parent)
                 spans.append(span)
-                futures.append(await self.producer.send(topic, value=value, key=key, headers=sent))
+                futures.append(await producer.send(topic, value=value, key=key, headers=sent))
             metas = list(await asyncio.wait_for(asyncio.gather(*futures), timeout=self._timeout))
         except BaseException as exc:
             for span in spans:
                 self._end_span(span, None, exc)
+            if isinstance(exc, FATAL_PRODUCER_ERRORS):
+                await self._renew(producer, exc)
             raise
         for span, meta in zip(spans, metas, strict=True):
             self._end_span(span, meta, None)
