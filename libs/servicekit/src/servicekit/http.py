@@ -11,9 +11,11 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from servicekit.auth import JwksVerifier
+from servicekit.consumer import is_infrastructure_error
 from servicekit.metrics import HTTP_DURATION, HTTP_REQUESTS, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from servicekit.runtime import ServiceRuntime
 
@@ -85,6 +87,17 @@ def create_http_app(
             pass
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not is_infrastructure_error(exc):
+            raise exc  # a bug or a constraint the route did not handle: a 500, logged
+        return JSONResponse(
+            {"detail": "The database is unavailable for a moment; try again shortly.", "code": "database_unavailable"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
+    app.add_exception_handler(DBAPIError, database_unavailable)
+    app.add_exception_handler(ConnectionError, database_unavailable)
     for router in routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics", exclude_spans=["receive", "send"])

@@ -1,4 +1,4 @@
-"""Readiness of a service built by create_http_app, its lifespan run for real against the test servers."""
+"""Readiness and database outages of a service built by create_http_app, its lifespan run for real."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
-from servicekit.http import create_http_app
+from servicekit.http import DbSession, create_http_app
 
 pytestmark = pytest.mark.integration
 
@@ -58,3 +60,30 @@ async def test_ready_answers_503_naming_the_database_when_it_does_not_answer(mak
     assert ready.json() == {"status": "not ready", "checks": {"database": False, "kafka": True}}
     assert live.status_code == 200  # the process is up: restarting it would not help
     assert metrics.status_code == 200  # metrics are served even without the database
+
+
+orders = APIRouter()
+
+
+@orders.get("/orders/count")
+async def count_orders(session: DbSession) -> dict[str, int]:
+    return {"orders": (await session.execute(text("SELECT 1"))).scalar_one()}
+
+
+@orders.post("/orders")
+async def place_order() -> None:
+    raise IntegrityError("INSERT INTO orders ...", {}, Exception("duplicate key"))
+
+
+async def test_a_request_during_a_database_outage_answers_503_with_retry_after_and_a_bug_stays_a_500(make_runtime):
+    runtime = make_runtime(closed_port_url())
+    app = create_http_app(runtime, title="sktest", description="servicekit test service", routers=[orders])
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            outage = await client.get("/orders/count")
+            bug = await client.post("/orders")
+    assert outage.status_code == 503
+    assert outage.headers["retry-after"] == "2"
+    assert outage.json()["code"] == "database_unavailable"
+    assert bug.status_code == 500
