@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -192,10 +193,14 @@ class PartnerFeed:
                 else:
                     consumer.seek(tp, at.offset)
 
-    async def close(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the consumer; a stop that hangs (an unreachable broker) is given up after `timeout_s`."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                await asyncio.wait_for(consumer.stop(), timeout_s)
+            except TimeoutError:
+                log.warning("the Kafka consumer did not stop within %.0f s; leaving it", timeout_s)
 
     async def _caught_up(self, consumer: AIOKafkaConsumer) -> bool:
         for tp, end in self._end.items():

@@ -21,7 +21,7 @@ from factora_partner import (
     SyncPartnerPublisher,
     generate_key_files,
 )
-from factora_partner.feed import matches
+from factora_partner.feed import PartnerFeed, matches
 
 pytestmark = pytest.mark.unit
 
@@ -167,3 +167,14 @@ def status(partner_id: str | None, seller: str = "s-1") -> InvoiceStatusChanged:
 )
 def test_the_feed_keeps_only_this_partners_and_this_suppliers_events(kind, event, tenant, expected):
     assert matches(kind, event, envelope(tenant), partner_id="erp-7", company_id="s-1") is expected
+
+
+async def test_closing_the_feed_gives_up_on_a_consumer_that_will_not_stop():
+    class StuckConsumer:
+        async def stop(self) -> None:
+            await asyncio.sleep(60)
+
+    feed = PartnerFeed(partner_id="p-1", bootstrap_servers="127.0.0.1:1")
+    feed._consumer = StuckConsumer()  # type: ignore[assignment]
+    await asyncio.wait_for(feed.close(timeout_s=0.05), 2)
+    assert feed._consumer is None
