@@ -112,13 +112,19 @@ def connect(network, seller: str, buyer: str) -> None:
 def follow_rejections(partner_id: str, bootstrap: str, stderr_path: Path) -> subprocess.Popen:
     """`factora partner rejections --follow --json` in the background.
 
-    Its stderr goes to a file: a pipe nobody reads fills up with the client's warnings, the
-    process then blocks writing to it and never gets to handle Ctrl-C (seen once in CI).
+    It starts with Ctrl-C's default handling: a test run started in the background by a
+    non-interactive shell ignores SIGINT, children inherit that, and the follower then never
+    stopped on the test's Ctrl-C. Its stderr goes to a file, so an unread pipe can never block it.
     """
     command = ["partner", "rejections", "--partner-id", partner_id, "--bootstrap", bootstrap, "--follow", "--json"]
     with stderr_path.open("w") as stderr:
         return subprocess.Popen(
-            [str(FACTORA), *command, "--since", "1m"], stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO
+            [str(FACTORA), *command, "--since", "1m"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=REPO,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
 
