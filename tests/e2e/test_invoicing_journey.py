@@ -8,9 +8,6 @@ the trading relationship is made with invoicing's operator command.
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -23,13 +20,11 @@ from contracts import catalogue
 from contracts.examples import sample_partner_invoice, signed_sample_record
 from contracts.topics import identity as identity_topics
 from contracts.v1.identity import (
-    CompanyAddress,
-    CompanyContact,
-    CompanyProfile,
-    CompanyRegistered,
     PartnerCredentialRegistered,
 )
+from factora_testing.companies import register_company
 from factora_testing.kafka_io import publish_event, publish_raw
+from factora_testing.operator import run_manage
 from factora_testing.records import wait_for_row
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -38,44 +33,9 @@ SELLER_RIGHTS = "invoices:create,invoices:view,partners"
 BUYER_RIGHTS = "invoices:view"
 
 
-def run(network, *args: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", *args],
-        env={**os.environ, **network.env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if out.returncode != 0 and "unrecognized arguments: --rights" in out.stderr:
-        pytest.skip("identity.manage dev-token cannot put rights in a token yet (--rights)")
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
-
-
 def token(network, company_id: str, rights: str) -> dict[str, str]:
-    minted = run(network, "identity.manage", "dev-token", "--company", company_id, "--rights", rights)
+    minted = run_manage(network, "identity.manage", "dev-token", "--company", company_id, "--rights", rights)
     return {"Authorization": f"Bearer {minted}"}
-
-
-async def register_company(bootstrap: str, country: str, name: str, vat_id: str, email: str) -> str:
-    """identity.company-registered.v1, as identity publishes it at sign-up."""
-    company_id = str(uuid.uuid4())
-    profile = CompanyProfile(
-        company_id=company_id,
-        legal_name=name,
-        country=country,
-        vat_id=vat_id,
-        address=CompanyAddress(line1="1 rue de la Paix", postcode="75002", city="Paris", country=country),
-        locale="fr",
-        contacts=[
-            CompanyContact(contact_id=str(uuid.uuid4()), name="Comptabilité", email=email, roles=["invoice_recipient"])
-        ],
-        version=1,
-        updated_at=datetime.now(UTC),
-    )
-    event = CompanyRegistered(company=profile, registered_at=datetime.now(UTC))
-    await publish_event(bootstrap, identity_topics.COMPANY_REGISTERED, event, key=company_id, tenant=company_id)
-    return company_id
 
 
 async def register_partner_key(bootstrap: str, company_id: str, partner_id: str) -> tuple[Ed25519PrivateKey, str]:
@@ -97,11 +57,11 @@ async def register_partner_key(bootstrap: str, company_id: str, partner_id: str)
 
 async def trading_pair(network, bootstrap: str) -> tuple[str, str, str]:
     buyer_email = f"ap-{uuid.uuid4().hex[:8]}@example.com"
-    seller = await register_company(bootstrap, "FR", "Atelier Lumière SARL", "FR40303265045", "ar@atelier.example")
-    buyer = await register_company(bootstrap, "FR", "Brasserie du Parc SAS", "FR83404833048", buyer_email)
+    seller = await register_company(bootstrap, "Atelier Lumière SARL", "FR40303265045", "ar@atelier.example")
+    buyer = await register_company(bootstrap, "Brasserie du Parc SAS", "FR83404833048", buyer_email)
     for company in (seller, buyer):
         await wait_for_row(network, "SELECT company_id FROM party WHERE company_id = $1", company)
-    run(network, "invoicing.manage", "connect", "--supplier", seller, "--buyer", buyer)
+    run_manage(network, "invoicing.manage", "connect", "--supplier", seller, "--buyer", buyer)
     return seller, buyer, buyer_email
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,12 +29,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts import catalogue
 from contracts.examples import sample_partner_invoice
-from contracts.topics import identity as identity_topics
 from contracts.v1 import PartnerInvoiceSubmitted
-from contracts.v1.identity import CompanyAddress, CompanyContact, CompanyProfile, CompanyRegistered
 from factora_partner import PartnerCredential, PartnerFeed, PartnerPublisher, SendResult
+from factora_testing.companies import register_company
 from factora_testing.identity_flows import bearer, enrol_totp, sign_in_with_totp, sign_up_and_confirm
-from factora_testing.kafka_io import publish_event
 from factora_testing.records import plain_dsn, wait_for_row
 from invoicing.adapters.signatures import RawRecord, signature_is_valid
 
@@ -67,24 +65,9 @@ def factora(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
 
 
 async def register_buyer(bootstrap: str) -> tuple[str, str]:
-    """identity.company-registered.v1 for the buyer, as identity publishes it at sign-up."""
-    company_id, email = str(uuid.uuid4()), f"ap-{uuid.uuid4().hex[:8]}@brasserie.example"
-    profile = CompanyProfile(
-        company_id=company_id,
-        legal_name="Brasserie du Parc SAS",
-        country="FR",
-        vat_id="FR83404833048",
-        address=CompanyAddress(line1="1 rue de la Paix", postcode="75002", city="Paris", country="FR"),
-        locale="fr",
-        contacts=[
-            CompanyContact(contact_id=str(uuid.uuid4()), name="Comptabilité", email=email, roles=["invoice_recipient"])
-        ],
-        version=1,
-        updated_at=datetime.now(UTC),
-    )
-    event = CompanyRegistered(company=profile, registered_at=datetime.now(UTC))
-    await publish_event(bootstrap, identity_topics.COMPANY_REGISTERED, event, key=company_id, tenant=company_id)
-    return company_id, email
+    """The buyer company, announced as identity does at sign-up; its id and invoice e-mail."""
+    email = f"ap-{uuid.uuid4().hex[:8]}@brasserie.example"
+    return await register_company(bootstrap, "Brasserie du Parc SAS", "FR83404833048", email), email
 
 
 def keygen(key_dir: Path) -> dict:
